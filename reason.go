@@ -1,0 +1,51 @@
+package gatehouse
+
+// Reason is a stable, machine-readable code saying why a decision came out as
+// it did. Codes are part of the API: they appear in deny bodies, in the
+// x-gatehouse-reason header, in logs and metrics, and never change meaning.
+type Reason string
+
+// Allow reasons.
+const (
+	ReasonPermitted     Reason = "PERMITTED"      // the identity's roles grant the route's verb
+	ReasonPublicRoute   Reason = "PUBLIC_ROUTE"   // the route needs no credential
+	ReasonAuthenticated Reason = "AUTHENTICATED"  // the route needs any valid identity
+	ReasonPolicyAllowed Reason = "POLICY_ALLOWED" // a custom policy allowed without a reason
+)
+
+// Authentication failures (401).
+const (
+	ReasonNoCredential          Reason = "NO_CREDENTIAL"
+	ReasonCredentialMalformed   Reason = "CREDENTIAL_MALFORMED"
+	ReasonCredentialUnsupported Reason = "CREDENTIAL_UNSUPPORTED"
+	ReasonCredentialTooLarge    Reason = "CREDENTIAL_TOO_LARGE"
+	ReasonTokenMalformed        Reason = "TOKEN_MALFORMED"
+	ReasonTokenAlgorithm        Reason = "TOKEN_ALGORITHM_NOT_ALLOWED"
+	ReasonTokenCritical         Reason = "TOKEN_CRITICAL_HEADER_UNSUPPORTED"
+	ReasonTokenKeyUnknown       Reason = "TOKEN_KEY_UNKNOWN"
+	ReasonTokenSignature        Reason = "TOKEN_SIGNATURE_INVALID"
+	ReasonTokenIssuer           Reason = "TOKEN_ISSUER_UNTRUSTED"
+	ReasonTokenAudience         Reason = "TOKEN_AUDIENCE_MISMATCH"
+	ReasonTokenExpired          Reason = "TOKEN_EXPIRED"
+	ReasonTokenNoExpiry         Reason = "TOKEN_EXPIRY_MISSING"
+	ReasonTokenNotYetValid      Reason = "TOKEN_NOT_YET_VALID"
+	ReasonTokenUse              Reason = "TOKEN_USE_INVALID"
+	ReasonTokenRevoked          Reason = "TOKEN_REVOKED"
+	ReasonWrongCredentialKind   Reason = "CREDENTIAL_KIND_NOT_ACCEPTED"
+)
+
+// Authorization failures (403, or 401 for an anonymous caller).
+const (
+	ReasonForbidden              Reason = "PERMISSION_DENIED"
+	ReasonRouteNotFound          Reason = "ROUTE_NOT_IN_CATALOG"
+	ReasonPasswordChangeRequired Reason = "PASSWORD_CHANGE_REQUIRED"
+)
+
+// Internal failures (503): Gatehouse could not decide, so it denies.
+const (
+	ReasonPolicyError      Reason = "POLICY_ERROR"
+	ReasonKeysUnavailable  Reason = "KEYS_UNAVAILABLE"
+	ReasonStoreUnavailable Reason = "STORE_UNAVAILABLE"
+	ReasonDeadline         Reason = "DEADLINE_EXCEEDED"
+	ReasonInternal         Reason = "INTERNAL_ERROR"
+)
