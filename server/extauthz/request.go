@@ -1,0 +1,107 @@
+package extauthz
+
+import (
+	"errors"
+	"net"
+	"strings"
+
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+
+	"github.com/gatehouse-authz/gatehouse"
+)
+
+// ErrNoHTTPRequest is returned for a CheckRequest without HTTP attributes (a
+// network-level ext_authz call, or a malformed one).
+var ErrNoHTTPRequest = errors.New("check request has no attributes.request.http")
+
+// ToRequest converts Envoy's view of a request into Gatehouse's. It keeps
+// Envoy's header map when its names are already lower case (they always are
+// for HTTP/2 and for Envoy's own normalisation), so the common path copies
+// nothing.
+func ToRequest(cr *authv3.CheckRequest) (*gatehouse.Request, error) {
+	attrs := cr.GetAttributes()
+	h := attrs.GetRequest().GetHttp()
+	if h == nil {
+		return nil, ErrNoHTTPRequest
+	}
+	headers := h.GetHeaders()
+	if hm := h.GetHeaderMap(); len(headers) == 0 && hm != nil {
+		// Envoy's encode_raw_headers mode sends raw bytes instead of the map.
+		headers = make(map[string]string, len(hm.GetHeaders()))
+		for _, hv := range hm.GetHeaders() {
+			v := hv.GetValue()
+			if raw := hv.GetRawValue(); len(raw) > 0 {
+				v = string(raw)
+			}
+			k := strings.ToLower(hv.GetKey())
+			if prev, ok := headers[k]; ok {
+				v = prev + ", " + v
+			}
+			headers[k] = v
+		}
+	} else if !lowerKeys(headers) {
+		lower := make(map[string]string, len(headers))
+		for k, v := range headers {
+			lower[strings.ToLower(k)] = v
+		}
+		headers = lower
+	}
+	if headers == nil {
+		headers = map[string]string{}
+	}
+
+	method := h.GetMethod()
+	if method == "" {
+		method = headers[":method"]
+	}
+	target := h.GetPath()
+	if target == "" {
+		target = headers[":path"]
+	}
+	if method == "" || target == "" {
+		return nil, errors.New("check request lacks the HTTP method or path")
+	}
+	host := h.GetHost()
+	if host == "" {
+		host = headers[":authority"]
+	}
+	path, query := gatehouse.SplitPathQuery(target)
+	body := h.GetRawBody()
+	if len(body) == 0 && h.GetBody() != "" {
+		body = []byte(h.GetBody())
+	}
+	return &gatehouse.Request{
+		Method:   strings.ToUpper(method),
+		Path:     path,
+		Query:    query,
+		Host:     host,
+		Headers:  headers,
+		SourceIP: sourceIP(attrs.GetSource()),
+		Body:     body,
+	}, nil
+}
+
+func lowerKeys(m map[string]string) bool {
+	for k := range m {
+		for i := 0; i < len(k); i++ {
+			if c := k[i]; c >= 'A' && c <= 'Z' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func sourceIP(p *authv3.AttributeContext_Peer) string {
+	if sa := p.GetAddress().GetSocketAddress(); sa != nil {
+		return sa.GetAddress()
+	}
+	if pipe := p.GetAddress().GetPipe(); pipe != nil {
+		return "unix:" + pipe.GetPath()
+	}
+	// Some callers only fill the principal or nothing at all.
+	if host, _, err := net.SplitHostPort(p.GetPrincipal()); err == nil {
+		return host
+	}
+	return ""
+}

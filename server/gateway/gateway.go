@@ -1,0 +1,91 @@
+// Package gateway is the REST facade: grpc-gateway routes registered against a
+// client connection to Gatehouse's own gRPC server, so one interceptor chain
+// serves REST and gRPC alike. It renders gRPC errors in the Controller's
+// {"name","message"} envelope.
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	gatehousev1 "github.com/gatehouse-authz/gatehouse/proto/gatehouse/v1"
+)
+
+// New returns the REST handler for every gatehouse.v1 service over conn.
+func New(ctx context.Context, conn *grpc.ClientConn) (http.Handler, error) {
+	mux := runtime.NewServeMux(
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+			// camelCase names and zero values present: the Controller's shapes,
+			// and "allowed": false must be visible.
+			MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: true},
+			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: true},
+		}),
+		runtime.WithErrorHandler(errorHandler),
+	)
+	if err := gatehousev1.RegisterAuthServiceHandler(ctx, mux, conn); err != nil {
+		return nil, err
+	}
+	return mux, nil
+}
+
+// Envelope is the Controller's error body.
+type Envelope struct {
+	Name    string `json:"name"`
+	Message string `json:"message"`
+}
+
+// errorClass maps gRPC codes to the Controller's error classes and statuses.
+func errorClass(c codes.Code) (string, int) {
+	switch c {
+	case codes.InvalidArgument, codes.FailedPrecondition, codes.OutOfRange:
+		return "ValidationError", http.StatusBadRequest
+	case codes.Unauthenticated:
+		return "AuthenticationError", http.StatusUnauthorized
+	case codes.PermissionDenied:
+		return "ForbiddenError", http.StatusForbidden
+	case codes.NotFound:
+		return "NotFoundError", http.StatusNotFound
+	case codes.AlreadyExists, codes.Aborted:
+		return "ConflictError", http.StatusConflict
+	case codes.ResourceExhausted:
+		return "RateLimitExceededError", http.StatusTooManyRequests
+	case codes.Unimplemented:
+		return "NotImplementedError", http.StatusNotImplemented
+	case codes.Unavailable, codes.DeadlineExceeded:
+		return "ServiceUnavailableError", http.StatusServiceUnavailable
+	}
+	return "InternalServerError", http.StatusInternalServerError
+}
+
+func errorHandler(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, _ *http.Request, err error) {
+	st := status.Convert(err)
+	name, code := errorClass(st.Code())
+	msg := st.Message()
+	if code == http.StatusInternalServerError {
+		msg = "Internal server error" // internal details stay in the logs
+	}
+	var custom *runtime.HTTPStatusError
+	if errors.As(err, &custom) {
+		code = custom.HTTPStatus
+	}
+	if code == http.StatusMethodNotAllowed {
+		name = "MethodNotAllowedError"
+	}
+	WriteError(w, code, name, msg)
+}
+
+// WriteError writes the Controller's error envelope.
+func WriteError(w http.ResponseWriter, code int, name, message string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(Envelope{Name: name, Message: message}) // the client may be gone; nothing to do
+}

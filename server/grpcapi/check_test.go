@@ -1,0 +1,49 @@
+package grpcapi
+
+import (
+	"testing"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	gatehousev1 "github.com/gatehouse-authz/gatehouse/proto/gatehouse/v1"
+)
+
+func TestToRequest(t *testing.T) {
+	r, err := ToRequest(&gatehousev1.CheckRequest{
+		Authorization: "Bearer x", Method: "get", Path: "/api/v3/status?verbose=1",
+		Headers: map[string]string{"Authorization": "Bearer ignored", "X-Gatehouse-Subject": "spoof", "Host": "h.example"}, SourceAddress: "10.1.2.3:4567",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Method != "GET" || r.Path != "/api/v3/status" || r.Query != "verbose=1" || r.Host != "h.example" || r.SourceIP != "10.1.2.3" {
+		t.Fatalf("got %+v", r)
+	}
+	if r.Header("authorization") != "Bearer x" {
+		t.Fatalf("authorization field must win over the header: %q", r.Header("authorization"))
+	}
+	if r.Header("x-gatehouse-subject") != "spoof" {
+		t.Fatal("header names must be lower-cased")
+	}
+}
+
+func TestToRequestInvalid(t *testing.T) {
+	_, err := ToRequest(&gatehousev1.CheckRequest{Path: "no-slash"})
+	st, _ := status.FromError(err)
+	if st.Code() != codes.InvalidArgument {
+		t.Fatalf("code %v", st.Code())
+	}
+	var fields []string
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, v := range br.GetFieldViolations() {
+				fields = append(fields, v.GetField())
+			}
+		}
+	}
+	if len(fields) != 2 || fields[0] != "method" || fields[1] != "path" {
+		t.Fatalf("field violations %v", fields)
+	}
+}
