@@ -93,12 +93,15 @@ func (m *Metrics) PolicyReload(ok bool, _ error) {
 	m.policyOK.Set(0)
 }
 
-// CacheStats exposes an identity cache's counters, read at scrape time.
-func (m *Metrics) CacheStats(name string, hits, misses func() uint64, size func() int) {
+// CacheStats exposes a cache's counters, read at scrape time.
+func (m *Metrics) CacheStats(name string, stats func() (hits, misses uint64, size int)) {
 	m.Registry.MustRegister(
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gatehouse_" + name + "_cache_hits_total", Help: "Cache hits of the " + name + " cache."}, func() float64 { return float64(hits()) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gatehouse_" + name + "_cache_misses_total", Help: "Cache misses of the " + name + " cache."}, func() float64 { return float64(misses()) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gatehouse_" + name + "_cache_entries", Help: "Entries in the " + name + " cache."}, func() float64 { return float64(size()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gatehouse_" + name + "_cache_hits_total", Help: "Hits of the " + name + " cache."},
+			func() float64 { h, _, _ := stats(); return float64(h) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gatehouse_" + name + "_cache_misses_total", Help: "Misses of the " + name + " cache."},
+			func() float64 { _, mi, _ := stats(); return float64(mi) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gatehouse_" + name + "_cache_entries", Help: "Entries held by the " + name + " cache."},
+			func() float64 { _, _, n := stats(); return float64(n) }),
 	)
 }
 
