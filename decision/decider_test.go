@@ -78,15 +78,15 @@ func TestDecide(t *testing.T) {
 		policyRun  bool
 	}{
 		{
-			name:   "allow sets identity headers",
-			ident:  fakeIdentifier{cred: bearer, ident: user},
-			policy: fakePolicy{route: permRoute, res: gatehouse.PolicyResult{Allow: true, Status: 200, Reason: gatehouse.ReasonPermitted, Subject: "alice", Groups: []string{"admin", "sre"}}},
+			name:      "allow sets identity headers",
+			ident:     fakeIdentifier{cred: bearer, ident: user},
+			policy:    fakePolicy{route: permRoute, res: gatehouse.PolicyResult{Allow: true, Status: 200, Reason: gatehouse.ReasonPermitted, Subject: "alice", Groups: []string{"admin", "sre"}}},
 			wantAllow: true, wantStatus: 200, wantReason: gatehouse.ReasonPermitted, policyRun: true,
 		},
 		{
-			name:   "no credential denied by policy with the controller envelope",
-			ident:  fakeIdentifier{ident: &gatehouse.Anonymous},
-			policy: fakePolicy{route: permRoute, res: gatehouse.PolicyResult{Status: 401, Reason: gatehouse.ReasonNoCredential}},
+			name:       "no credential denied by policy with the controller envelope",
+			ident:      fakeIdentifier{ident: &gatehouse.Anonymous},
+			policy:     fakePolicy{route: permRoute, res: gatehouse.PolicyResult{Status: 401, Reason: gatehouse.ReasonNoCredential}},
 			wantStatus: 401, wantReason: gatehouse.ReasonNoCredential, policyRun: true,
 			wantBody: map[string]any{"error": msgUnauthorized, "reason": "NO_CREDENTIAL"},
 			wantWWW:  `Bearer realm="gatehouse"`,

@@ -1,0 +1,112 @@
+// Command gatehouse runs and administers Gatehouse.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Exit codes: 1 for a failure, 2 for a usage error.
+const (
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+// errUsage marks an error the user can fix by reading the help.
+var errUsage = errors.New("usage error")
+
+// command is one `gatehouse` subcommand.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, env environment, args []string) error
+}
+
+// environment is what a command may touch, passed in so tests can run
+// commands in-process.
+type environment struct {
+	stdout, stderr io.Writer
+	lookup         func(string) (string, bool)
+}
+
+func commands() []command {
+	return []command{
+		{"serve", "run the Gatehouse server", runServe},
+		{"token", "mint tokens from the embedded issuer (token mint --help)", runToken},
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, environment{stdout: os.Stdout, stderr: os.Stderr, lookup: os.LookupEnv}, os.Args[1:]))
+}
+
+func run(ctx context.Context, env environment, args []string) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(env.stdout)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			err := c.run(ctx, env, args[1:])
+			switch {
+			case err == nil, errors.Is(err, flag.ErrHelp):
+				return 0
+			case errors.Is(err, errUsage):
+				fmt.Fprintln(env.stderr, "gatehouse "+c.name+":", err)
+				return exitUsage
+			default:
+				fmt.Fprintln(env.stderr, "gatehouse "+c.name+":", err)
+				return exitFailure
+			}
+		}
+	}
+	fmt.Fprintf(env.stderr, "gatehouse: unknown command %q\n\n", args[0])
+	usage(env.stderr)
+	return exitUsage
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "Gatehouse: a central authorization decision service.")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Usage: gatehouse <command> [flags]")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Commands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Run `gatehouse <command> --help` for the command's flags; `gatehouse serve --help` lists every environment variable.")
+}
+
+// newFlags returns a flag set that reports usage errors as errUsage.
+func newFlags(env environment, name, synopsis string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: gatehouse %s\n\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses flags, mapping failures to errUsage and --help to flag.ErrHelp.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return nil
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+
+	"github.com/gatehouse-authz/gatehouse/config"
+	"github.com/gatehouse-authz/gatehouse/internal/app"
+)
+
+func runServe(ctx context.Context, env environment, args []string) error {
+	fs := newFlags(env, "serve", "serve [--banner]\n\nConfiguration comes from environment variables:")
+	banner := fs.Bool("banner", false, "print where Gatehouse listens and how to call it (make run)")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: gatehouse serve [--banner]")
+		fmt.Fprintln(fs.Output())
+		fs.PrintDefaults()
+		fmt.Fprintln(fs.Output())
+		printVars(fs.Output())
+	}
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(env.lookup)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	log := slog.New(slog.NewJSONHandler(env.stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	a, err := app.New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	log.Info("listening", "grpc", a.GRPCAddr(), "http", a.HTTPAddr(), "mode", cfg.Mode)
+	if *banner {
+		printBanner(env.stdout, cfg, a)
+	}
+	return a.Run(ctx)
+}
+
+// printVars lists every environment variable with its default.
+func printVars(w io.Writer) {
+	fmt.Fprintln(w, "Environment variables:")
+	for _, v := range config.Vars {
+		def := v.Default
+		if def == "" {
+			def = "(empty)"
+		}
+		fmt.Fprintf(w, "  %s (default %s)\n      %s\n", v.Name, def, strings.ReplaceAll(v.Help, "`", ""))
+	}
+}
+
+func printBanner(w io.Writer, cfg *config.Config, a *app.App) {
+	grpcAddr := reachable(a.GRPCAddr())
+	httpAddr := reachable(a.HTTPAddr())
+	fmt.Fprintf(w, `
+Gatehouse is running (%s mode).
+  gRPC  %s   envoy.service.auth.v3.Authorization, gatehouse.v1.AuthService, health, reflection
+  HTTP  http://%s   POST /v1/check, /oidc/.well-known/openid-configuration, /healthz, /readyz, /metrics
+
+Try it (grpcurl: go install github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.4):
+  TOKEN=$(./bin/gatehouse token mint --sub alice --groups admin)
+  grpcurl -plaintext -d '{"attributes":{"request":{"http":{"method":"GET","path":"/api/v3/microservices","headers":{"authorization":"Bearer '"$TOKEN"'"}}}}}' %s envoy.service.auth.v3.Authorization/Check
+  curl -s http://%s/v1/check -d '{"method":"GET","path":"/api/v3/microservices"}'
+
+`, cfg.Mode, grpcAddr, httpAddr, grpcAddr, httpAddr)
+}
+
+// reachable turns a wildcard listen address into one a local client can use.
+func reachable(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}

@@ -1,0 +1,49 @@
+# The decision (DESIGN.md "Decision semantics"): data.gatehouse.authz.decision
+# = {allow, status, reason, headers, subject, groups}.
+package gatehouse.authz
+
+import data.gatehouse.identity
+import data.gatehouse.rbac
+
+default route_kinds := []
+
+route_kinds := input.route.credentials if is_array(input.route.credentials)
+
+# A route that names credential kinds accepts only those; every other route
+# accepts every kind except agent tokens.
+kind_accepted if {
+	count(route_kinds) > 0
+	input.identity.kind in route_kinds
+}
+
+kind_accepted if {
+	count(route_kinds) == 0
+	input.identity.kind != "agent"
+}
+
+authenticated if {
+	input.identity.authenticated == true
+}
+
+decision := respond(true, 200, "PUBLIC_ROUTE") if {
+	input.route.marker == "public"
+} else := respond(false, 401, "NO_CREDENTIAL") if {
+	not authenticated
+} else := respond(false, 401, "CREDENTIAL_KIND_NOT_ACCEPTED") if {
+	not kind_accepted
+} else := respond(true, 200, "AUTHENTICATED") if {
+	input.route.marker == "authenticated"
+} else := respond(false, 403, "ROUTE_NOT_IN_CATALOG") if {
+	input.route.resource == ""
+} else := respond(true, 200, "PERMITTED") if {
+	rbac.allow
+} else := respond(false, 403, "PERMISSION_DENIED")
+
+respond(allow, status, reason) := {
+	"allow": allow,
+	"status": status,
+	"reason": reason,
+	"headers": {},
+	"subject": identity.subject,
+	"groups": identity.groups,
+}

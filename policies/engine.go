@@ -1,0 +1,289 @@
+// Package policies holds Gatehouse's default Rego policy and data and the
+// engine that evaluates them: it loads the embedded policy or an operator's
+// POLICY_DIR, compiles and prepares data.gatehouse.authz.decision once per
+// load, resolves routes from the catalog data, and decodes each decision
+// strictly.
+package policies
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"maps"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/loader"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
+
+	"github.com/gatehouse-authz/gatehouse"
+)
+
+// Default is the embedded default policy: Rego modules, their tests and the
+// data under gatehouse/.
+//
+//go:embed *.rego gatehouse
+var Default embed.FS
+
+// DecisionQuery is the rule every policy must define.
+const DecisionQuery = "data.gatehouse.authz.decision"
+
+// Options configure an Engine.
+type Options struct {
+	// Dir replaces the embedded policy and data when set; it is watched and
+	// reloaded on change.
+	Dir string
+	// Config is published as data.gatehouse.config (client_id, role_claim,
+	// administrator_role).
+	Config map[string]any
+	Logger *slog.Logger
+	// OnReload reports every reload attempt of Dir.
+	OnReload func(ok bool, err error)
+	// EvalTimeout bounds one evaluation; zero means no bound beyond the
+	// caller's context.
+	EvalTimeout time.Duration
+	// PollInterval is how often Dir is checked for changes (default 2s).
+	PollInterval time.Duration
+}
+
+// Engine evaluates decisions. It is safe for concurrent use; a reload swaps
+// the whole snapshot atomically, so a request sees one policy from start to
+// end.
+type Engine struct {
+	opts Options
+	log  *slog.Logger
+	snap atomic.Pointer[snapshot]
+
+	mu     sync.Mutex // serialises loads and data pushes
+	pushed map[string]any
+	source *loaded
+}
+
+// loaded is what one load of the policy files produced.
+type loaded struct {
+	compiler  *ast.Compiler
+	documents map[string]any
+	router    *router
+	digest    string
+}
+
+type snapshot struct {
+	query  rego.PreparedEvalQuery
+	router *router
+}
+
+// New loads the policy (Options.Dir or the embedded default) and prepares
+// it. A policy that does not load, compile or define the decision is an
+// error.
+func New(ctx context.Context, opts Options) (*Engine, error) {
+	e := &Engine{opts: opts, log: opts.Logger, pushed: map[string]any{}}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	var src *loaded
+	var err error
+	if opts.Dir != "" {
+		src, err = loadDir(opts.Dir)
+	} else {
+		src, err = loadFS(Default)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := e.install(ctx, src); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// loadFS loads policy modules (not tests) and data from fsys.
+func loadFS(fsys fs.FS) (*loaded, error) {
+	res, err := loader.NewFileLoader().WithFS(fsys).WithRegoVersion(ast.RegoV1).Filtered([]string{"."}, skipTests)
+	if err != nil {
+		return nil, err
+	}
+	return compile(res, "")
+}
+
+func loadDir(dir string) (*loaded, error) {
+	digest, err := dirDigest(dir)
+	if err != nil {
+		return nil, err
+	}
+	res, err := loader.NewFileLoader().WithRegoVersion(ast.RegoV1).Filtered([]string{dir}, skipTests)
+	if err != nil {
+		return nil, err
+	}
+	return compile(res, digest)
+}
+
+// skipTests leaves out Rego tests, test data and hidden files.
+func skipTests(_ string, info fs.FileInfo, depth int) bool {
+	name := info.Name()
+	if depth > 0 && strings.HasPrefix(name, ".") {
+		return true
+	}
+	if info.IsDir() {
+		return name == "testdata"
+	}
+	return strings.HasSuffix(name, "_test.rego") || strings.HasSuffix(name, ".go")
+}
+
+func compile(res *loader.Result, digest string) (*loaded, error) {
+	modules := make(map[string]*ast.Module, len(res.Modules))
+	for name, m := range res.Modules {
+		modules[name] = m.Parsed
+	}
+	c := ast.NewCompiler()
+	c.Compile(modules)
+	if c.Failed() {
+		return nil, c.Errors
+	}
+	ref := ast.MustParseRef(DecisionQuery)
+	if len(c.GetRulesExact(ref)) == 0 {
+		return nil, fmt.Errorf("the policy does not define %s", DecisionQuery)
+	}
+	r, err := buildRouter(lookup(res.Documents, "gatehouse", "catalog"))
+	if err != nil {
+		return nil, err
+	}
+	return &loaded{compiler: c, documents: res.Documents, router: r, digest: digest}, nil
+}
+
+func lookup(doc map[string]any, path ...string) any {
+	var cur any = doc
+	for _, p := range path {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = m[p]
+	}
+	return cur
+}
+
+// install prepares src with the current pushed data and swaps it in.
+func (e *Engine) install(ctx context.Context, src *loaded) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.installLocked(ctx, src)
+}
+
+func (e *Engine) installLocked(ctx context.Context, src *loaded) error {
+	data, err := deepCopy(src.documents)
+	if err != nil {
+		return err
+	}
+	gh, _ := data["gatehouse"].(map[string]any)
+	if gh == nil {
+		gh = map[string]any{}
+		data["gatehouse"] = gh
+	}
+	gh["config"] = e.opts.Config
+	for path, v := range e.pushed {
+		setPath(data, strings.Split(path, "/"), v)
+	}
+	store := inmem.NewFromObjectWithOpts(data, inmem.OptRoundTripOnWrite(false), inmem.OptReturnASTValuesOnRead(true))
+	pq, err := rego.New(
+		rego.Query(DecisionQuery),
+		rego.Compiler(src.compiler),
+		rego.Store(store),
+	).PrepareForEval(ctx)
+	if err != nil {
+		return fmt.Errorf("prepare %s: %w", DecisionQuery, err)
+	}
+	e.source = src
+	e.snap.Store(&snapshot{query: pq, router: src.router})
+	return nil
+}
+
+func deepCopy(m map[string]any) (map[string]any, error) {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{}
+	return out, json.Unmarshal(b, &out)
+}
+
+func setPath(m map[string]any, path []string, v any) {
+	for _, p := range path[:len(path)-1] {
+		next, ok := m[p].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			m[p] = next
+		}
+		m = next
+	}
+	m[path[len(path)-1]] = v
+}
+
+// SetData publishes a document under data (path "gatehouse/bindings",
+// "gatehouse/roles/custom") and keeps it across reloads. The store pushes
+// role bindings and custom roles here so a Check never waits on a database.
+func (e *Engine) SetData(ctx context.Context, path string, value any) error {
+	if path == "" || strings.HasPrefix(path, "/") || strings.Contains(path, "//") {
+		return fmt.Errorf("policies: bad data path %q", path)
+	}
+	b, err := json.Marshal(value)
+	if err != nil {
+		return fmt.Errorf("policies: data %s: %w", path, err)
+	}
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	old := maps.Clone(e.pushed)
+	e.pushed[path] = v
+	if err := e.installLocked(ctx, e.source); err != nil {
+		e.pushed = old
+		return err
+	}
+	return nil
+}
+
+// Route resolves a request against the current catalog.
+func (e *Engine) Route(method, path string, websocket bool) gatehouse.RouteMatch {
+	return e.snap.Load().router.match(method, path, websocket)
+}
+
+// ErrResult marks a decision the policy left undefined, made more than once
+// or shaped wrongly.
+var ErrResult = errors.New("policies: bad decision")
+
+// Evaluate runs the prepared decision query.
+func (e *Engine) Evaluate(ctx context.Context, in *gatehouse.PolicyInput) (gatehouse.PolicyResult, error) {
+	if e.opts.EvalTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, e.opts.EvalTimeout)
+		defer cancel()
+	}
+	input, err := inputValue(in)
+	if err != nil {
+		return gatehouse.PolicyResult{}, fmt.Errorf("policies: input: %w", err)
+	}
+	rs, err := e.snap.Load().query.Eval(ctx, rego.EvalParsedInput(input))
+	if err != nil {
+		if ctx.Err() != nil {
+			return gatehouse.PolicyResult{}, fmt.Errorf("policies: %w: %w", ctx.Err(), err)
+		}
+		return gatehouse.PolicyResult{}, fmt.Errorf("policies: %w", err)
+	}
+	switch {
+	case len(rs) == 0:
+		return gatehouse.PolicyResult{}, fmt.Errorf("%w: %s is undefined", ErrResult, DecisionQuery)
+	case len(rs) > 1 || len(rs[0].Expressions) != 1:
+		return gatehouse.PolicyResult{}, fmt.Errorf("%w: more than one result", ErrResult)
+	}
+	return decodeResult(rs[0].Expressions[0].Value)
+}

@@ -1,0 +1,103 @@
+# The Controller's RBAC model (seed-systems §1.4, checklist 4.4).
+#
+# An identity holds (1) every system role named by one of its groups, with no
+# binding needed, and (2) every role a binding gives to its subject or one of
+# its groups. A held role's rule grants the route's verb on its resource.
+# Identities whose store grants permission codenames (API tokens, local users)
+# are also allowed when the route's resource maps the verb to a codename they
+# hold. Everything else is denied.
+package gatehouse.rbac
+
+import data.gatehouse.identity
+
+default system_roles := {}
+
+system_roles := data.gatehouse.roles.system
+
+default custom_roles := {}
+
+custom_roles := data.gatehouse.roles.custom
+
+default bindings := {}
+
+bindings := data.gatehouse.bindings
+
+# A system role's name can never be taken by a custom role; if one slips in,
+# the system role wins.
+all_roles := object.union(custom_roles, system_roles)
+
+held_roles contains g if {
+	some g in identity.groups
+	system_roles[g]
+}
+
+held_roles contains b.roleRef.name if {
+	some b in bindings
+	some s in b.subjects
+	bound(s)
+}
+
+# Subjects compare exactly and case-sensitively (RB-07, RB-08).
+bound(s) if {
+	s.kind == "User"
+	s.name == identity.subject
+}
+
+bound(s) if {
+	s.kind == "Group"
+	s.name in identity.groups
+}
+
+default resource_def := {}
+
+resource_def := data.gatehouse.catalog.resources[input.route.resource]
+
+api_group := object.get(resource_def, "apiGroup", "")
+
+allow if {
+	input.route.resource != ""
+	some name in held_roles
+	some rule in all_roles[name].rules
+	rule_allows(rule, api_group, input.route.resource, input.route.verb, input.route.name)
+}
+
+# Codename permissions (Django-style catalogs: view_show, add_show, …).
+allow if {
+	codename := resource_def.permissions[input.route.verb]
+	codename in input.identity.permissions
+}
+
+# An agent token is authorized for the routes that accept agent tokens only;
+# the agent's own scope (its node) is the Controller's to check.
+allow if {
+	input.identity.kind == "agent"
+	"agent" in object.get(resource_def, "credentials", [])
+}
+
+rule_allows(rule, group, resource, verb, name) if {
+	glob_in(object.get(rule, "apiGroups", [""]), group)
+	glob_in(rule.resources, resource)
+	glob_in(rule.verbs, verb)
+	names_allow(object.get(rule, "resourceNames", []), name)
+}
+
+glob_in(patterns, v) if {
+	some p in patterns
+	glob_match(p, v)
+}
+
+glob_match(p, v) if p == "*"
+
+glob_match(p, v) if p == v
+
+glob_match(p, v) if {
+	endswith(p, "*")
+	startswith(v, trim_suffix(p, "*"))
+}
+
+names_allow(names, _) if count(names) == 0
+
+names_allow(names, name) if {
+	name != ""
+	name in names
+}
