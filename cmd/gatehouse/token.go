@@ -43,7 +43,23 @@ func runTokenMint(_ context.Context, env environment, args []string) error {
 	if *ttl <= 0 {
 		return fmt.Errorf("%w: --ttl must be positive", errUsage)
 	}
-	cfg, err := config.Load(env.lookup)
+	lookup := env.lookup
+	_, hasURL := lookup("CONTROLLER_PUBLIC_URL")
+	_, hasAlias := lookup("PUBLIC_URL")
+	if !hasURL && !hasAlias {
+		// Nothing configured: mint for the server `make run` starts.
+		fmt.Fprintln(env.stderr, "gatehouse token: no CONTROLLER_PUBLIC_URL; minting for make run's dev server (http://localhost:8080, DATA_DIR ./data)")
+		lookup = func(k string) (string, bool) {
+			switch k {
+			case "CONTROLLER_PUBLIC_URL":
+				return "http://localhost:8080", true
+			case "AUTH_INSECURE_ALLOW_HTTP":
+				return "true", true
+			}
+			return env.lookup(k)
+		}
+	}
+	cfg, err := config.Load(lookup)
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/lestrrat-go/jwx/v3/jwk"
+	"github.com/lestrrat-go/jwx/v3/jws"
+
+	"github.com/gatehouse-authz/gatehouse/config"
+	"github.com/gatehouse-authz/gatehouse/token"
+)
+
+func runWith(t *testing.T, vars map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	env := environment{stdout: &out, stderr: &errb, lookup: func(k string) (string, bool) { v, ok := vars[k]; return v, ok }}
+	code := run(context.Background(), env, args)
+	return code, out.String(), errb.String()
+}
+
+func TestCommandLine(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name   string
+		vars   map[string]string
+		args   []string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{"no command is a usage error", nil, nil, exitUsage, "Usage: gatehouse", ""},
+		{"unknown command", nil, []string{"frobnicate"}, exitUsage, "", "frobnicate"},
+		{"serve names the bad variable", map[string]string{"AUTH_MODE": "sideways", "DATA_DIR": dir}, []string{"serve"}, exitFailure, "", "AUTH_MODE"},
+		{"external mode needs the issuer", map[string]string{"AUTH_MODE": "external", "DATA_DIR": dir}, []string{"serve"}, exitFailure, "", "OIDC_ISSUER_URL"},
+		{"mint needs a subject", map[string]string{"DATA_DIR": dir}, []string{"token", "mint"}, exitUsage, "", "--sub"},
+		{"mint refuses external mode", map[string]string{"AUTH_MODE": "external", "OIDC_ISSUER_URL": "https://idp.example", "OIDC_CLIENT_ID": "c", "AUTH_LOGIN_ENABLED": "false", "CONTROLLER_PUBLIC_URL": "https://gh.example", "DATA_DIR": dir}, []string{"token", "mint", "--sub", "a"}, exitFailure, "", "embedded"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errs := runWith(t, tt.vars, tt.args...)
+			if code != tt.code || !strings.Contains(out, tt.stdout) || !strings.Contains(errs, tt.stderr) {
+				t.Fatalf("code %d stdout %q stderr %q", code, out, errs)
+			}
+		})
+	}
+}
+
+func TestServeHelpListsEveryVariable(t *testing.T) {
+	code, out, errs := runWith(t, nil, "serve", "--help")
+	if code != 0 {
+		t.Fatalf("code %d: %s", code, errs)
+	}
+	for _, v := range config.Vars {
+		if !strings.Contains(out+errs, v.Name) {
+			t.Errorf("serve --help does not list %s", v.Name)
+		}
+	}
+}
+
+// TestTokenMintVerifiesAgainstTheServerKey: the dev token is signed with the
+// key in DATA_DIR, for the issuer make run serves.
+func TestTokenMintVerifiesAgainstTheServerKey(t *testing.T) {
+	dir := t.TempDir()
+	code, out, errs := runWith(t, map[string]string{"DATA_DIR": dir}, "token", "mint", "--sub", "alice", "--groups", "admin, viewer")
+	if code != 0 {
+		t.Fatalf("code %d: %s", code, errs)
+	}
+	signer, err := token.LoadOrCreateFileKey(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := jwk.Parse(signer.JWKS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, err := jws.Verify([]byte(strings.TrimSpace(out)), jws.WithKeySet(set))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims map[string]any
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		t.Fatal(err)
+	}
+	if claims["iss"] != "http://localhost:8080/oidc" || claims["sub"] != "alice" || claims["aud"] == nil {
+		t.Fatalf("claims %v", claims)
+	}
+	if g, _ := claims["groups"].([]any); len(g) != 2 || g[0] != "admin" || g[1] != "viewer" {
+		t.Fatalf("groups %v", claims["groups"])
+	}
+}
