@@ -412,3 +412,33 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 	t.Fatal("condition not reached in 10 s")
 }
+
+// FuzzRoute: resolution never panics, and a match always has a template
+// with as many segments as the normalised path, and no dot segment.
+func FuzzRoute(f *testing.F) {
+	e, err := New(context.Background(), Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range []string{"/api/v3/microservices/", "/api/v3/microservices/system/x/exec", "/api/v3/../v3/status", "/api/v3/a%2e%2e", "//", "/api/v3/iofog/x/tunnel?y#z"} {
+		f.Add("GET", s, false)
+	}
+	f.Fuzz(func(t *testing.T, method, path string, ws bool) {
+		m := e.Route(method, path, ws)
+		if !m.Found() {
+			return
+		}
+		p := strings.TrimSuffix(strings.SplitN(strings.SplitN(path, "?", 2)[0], "#", 2)[0], "/")
+		if strings.Count(p, "/") != strings.Count(m.Template, "/") {
+			t.Fatalf("%s %q matched %s", method, path, m.Template)
+		}
+		for _, seg := range strings.Split(p, "/")[1:] {
+			if seg == "" || seg == "." || seg == ".." {
+				t.Fatalf("%q matched with segment %q", path, seg)
+			}
+		}
+		if (m.Marker == "") == (m.Resource == "") {
+			t.Fatalf("%q: %+v has both or neither of marker and resource", path, m)
+		}
+	})
+}
