@@ -31,6 +31,10 @@ type Identity struct {
 	// ExpiresAt bounds how long this identity may be cached; zero means the
 	// credential carries no expiry of its own.
 	ExpiresAt time.Time
+	// Digest identifies the content for decision caching (ComputeDigest);
+	// zero until computed. Authenticators that cache identities compute it
+	// once per verified credential.
+	Digest [32]byte
 }
 
 // Authenticated reports whether the identity was proven by a credential.

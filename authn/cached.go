@@ -118,6 +118,7 @@ func (c *Cached) Authenticate(ctx context.Context, cred gatehouse.Credential, re
 		}
 	}
 	if now.Before(until) {
+		id.ComputeDigest() // once per verified credential, for the decision cache
 		c.cache.Add(key, &cacheEntry{id: id, until: until})
 	}
 	return id, nil

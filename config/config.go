@@ -36,6 +36,7 @@ type Config struct {
 	PolicyDir          string
 	PolicyEvalTimeout  time.Duration
 	IdentityCacheSize  int
+	DecisionCacheSize  int
 	IdentityCacheTTL   time.Duration
 	JWTLeeway          time.Duration
 	JWKSRefresh        time.Duration
@@ -78,6 +79,7 @@ func Load(lookup func(string) (string, bool)) (*Config, error) {
 		PolicyDir:         p.str("POLICY_DIR", ""),
 		PolicyEvalTimeout: p.duration("POLICY_EVAL_TIMEOUT", 100*time.Millisecond),
 		IdentityCacheSize: p.positiveInt("IDENTITY_CACHE_SIZE", 10000),
+		DecisionCacheSize: p.nonNegativeInt("DECISION_CACHE_SIZE", 10000),
 		IdentityCacheTTL:  p.duration("IDENTITY_CACHE_TTL", 5*time.Minute),
 		JWTLeeway:         p.nonNegativeDuration("JWT_LEEWAY", 30*time.Second),
 		JWKSRefresh:       p.duration("JWKS_REFRESH_INTERVAL", 15*time.Minute),
@@ -206,6 +208,19 @@ func (p *parser) positiveInt(name string, def int) int {
 	n, err := strconv.Atoi(v)
 	if err != nil || n <= 0 {
 		p.fail(name, "must be a positive integer, got %q", v)
+		return def
+	}
+	return n
+}
+
+func (p *parser) nonNegativeInt(name string, def int) int {
+	v := p.str(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		p.fail(name, "must be a non-negative integer, got %q", v)
 		return def
 	}
 	return n

@@ -27,6 +27,7 @@ var Vars = []Var{
 	{Name: "POLICY_DIR", Help: "directory replacing the embedded Rego policy and data; reloaded on change"},
 	{Name: "POLICY_EVAL_TIMEOUT", Default: "100ms", Help: "deadline of one policy evaluation; exceeding it denies with 503"},
 	{Name: "IDENTITY_CACHE_SIZE", Default: "10000", Help: "verified identities kept (LRU), keyed by token digest"},
+	{Name: "DECISION_CACHE_SIZE", Default: "10000", Help: "decisions kept (LRU) per policy snapshot, for policies that declare `data.gatehouse.decision_cache`; 0 disables"},
 	{Name: "IDENTITY_CACHE_TTL", Default: "5m", Help: "longest time a verified identity is cached (never past the token's `exp`)"},
 	{Name: "JWT_LEEWAY", Default: "30s", Help: "clock skew allowed on `exp` and `nbf`"},
 	{Name: "JWKS_REFRESH_INTERVAL", Default: "15m", Help: "background JWKS refresh (a `Cache-Control: max-age` is honoured, clamped to [5m, 24h])"},

@@ -20,10 +20,16 @@ func BenchmarkRoute(b *testing.B) {
 	}
 }
 
-// BenchmarkEvaluate is one decision on the prepared query for a JWT
-// identity: claims → groups, system role by group, rule match.
-func BenchmarkEvaluate(b *testing.B) {
-	e, err := New(context.Background(), Options{Config: map[string]any{"client_id": "gatehouse", "role_claim": "", "administrator_role": "administrator"}})
+// BenchmarkEvaluate is one Rego decision on the prepared query for a JWT
+// identity (claims → groups, system role by group, rule match), the decision
+// cache off.
+func BenchmarkEvaluate(b *testing.B) { benchEvaluate(b, -1) }
+
+// BenchmarkEvaluateCached is the same decision served from the cache.
+func BenchmarkEvaluateCached(b *testing.B) { benchEvaluate(b, 0) }
+
+func benchEvaluate(b *testing.B, cacheSize int) {
+	e, err := New(context.Background(), Options{DecisionCacheSize: cacheSize, Config: map[string]any{"client_id": "gatehouse", "role_claim": "", "administrator_role": "administrator"}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -36,6 +42,7 @@ func BenchmarkEvaluate(b *testing.B) {
 		}},
 		Route: e.Route("POST", "/api/v3/microservices", false),
 	}
+	in.Identity.ComputeDigest()
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

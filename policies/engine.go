@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/loader"
 	"github.com/open-policy-agent/opa/v1/rego"
@@ -52,7 +53,15 @@ type Options struct {
 	EvalTimeout time.Duration
 	// PollInterval is how often Dir is checked for changes (default 2s).
 	PollInterval time.Duration
+	// DecisionCacheSize bounds the decision cache (default 10000; negative
+	// disables it). Decisions are cached only for a policy that declares
+	// data.gatehouse.decision_cache.enabled: that it decides on the identity
+	// (without volatile claims) and the route alone.
+	DecisionCacheSize int
 }
+
+// DefaultDecisionCacheSize is the decision cache's default bound.
+const DefaultDecisionCacheSize = 10000
 
 // Engine evaluates decisions. It is safe for concurrent use; a reload swaps
 // the whole snapshot atomically, so a request sees one policy from start to
@@ -65,6 +74,8 @@ type Engine struct {
 	mu     sync.Mutex // serialises loads and data pushes
 	pushed map[string]any
 	source *loaded
+
+	hits, misses atomic.Uint64
 }
 
 // loaded is what one load of the policy files produced.
@@ -73,11 +84,23 @@ type loaded struct {
 	documents map[string]any
 	router    *router
 	digest    string
+	// cacheable: the policy declares its decision depends on identity and
+	// route only.
+	cacheable bool
 }
 
 type snapshot struct {
 	query  rego.PreparedEvalQuery
 	router *router
+	// cache holds this snapshot's decisions; a new policy or new data is a
+	// new snapshot, so a stale decision is never served. Nil when disabled.
+	cache *lru.Cache[decisionKey, gatehouse.PolicyResult]
+}
+
+// decisionKey is everything a cacheable policy may decide on.
+type decisionKey struct {
+	identity                               [32]byte
+	resource, verb, name, marker, template string
 }
 
 // New loads the policy (Options.Dir or the embedded default) and prepares
@@ -155,7 +178,16 @@ func compile(res *loader.Result, digest string) (*loaded, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &loaded{compiler: c, documents: res.Documents, router: r, digest: digest}, nil
+	cacheable := false
+	if dc := lookup(res.Documents, "gatehouse", "decision_cache"); dc != nil {
+		m, ok := dc.(map[string]any)
+		enabled, isBool := m["enabled"].(bool)
+		if !ok || !isBool || len(m) != 1 {
+			return nil, fmt.Errorf("data.gatehouse.decision_cache must be {\"enabled\": true|false}")
+		}
+		cacheable = enabled
+	}
+	return &loaded{compiler: c, documents: res.Documents, router: r, digest: digest, cacheable: cacheable}, nil
 }
 
 func lookup(doc map[string]any, path ...string) any {
@@ -200,9 +232,34 @@ func (e *Engine) installLocked(ctx context.Context, src *loaded) error {
 	if err != nil {
 		return fmt.Errorf("prepare %s: %w", DecisionQuery, err)
 	}
+	snap := &snapshot{query: pq, router: src.router}
+	if size := e.cacheSize(); src.cacheable && size > 0 {
+		snap.cache, err = lru.New[decisionKey, gatehouse.PolicyResult](size)
+		if err != nil {
+			return err
+		}
+	}
 	e.source = src
-	e.snap.Store(&snapshot{query: pq, router: src.router})
+	e.snap.Store(snap)
 	return nil
+}
+
+func (e *Engine) cacheSize() int {
+	switch {
+	case e.opts.DecisionCacheSize < 0:
+		return 0
+	case e.opts.DecisionCacheSize == 0:
+		return DefaultDecisionCacheSize
+	}
+	return e.opts.DecisionCacheSize
+}
+
+// CacheStats reports the decision cache's hits, misses and current size.
+func (e *Engine) CacheStats() (hits, misses uint64, size int) {
+	if c := e.snap.Load().cache; c != nil {
+		size = c.Len()
+	}
+	return e.hits.Load(), e.misses.Load(), size
 }
 
 func deepCopy(m map[string]any) (map[string]any, error) {
@@ -262,7 +319,45 @@ func (e *Engine) Route(method, path string, websocket bool) gatehouse.RouteMatch
 var ErrResult = errors.New("policies: bad decision")
 
 // Evaluate runs the prepared decision query.
+// Results are shared with the decision cache: callers must not modify them.
 func (e *Engine) Evaluate(ctx context.Context, in *gatehouse.PolicyInput) (gatehouse.PolicyResult, error) {
+	snap := e.snap.Load()
+	var key decisionKey
+	if snap.cache != nil {
+		key = decisionKey{
+			resource: in.Route.Resource, verb: in.Route.Verb, name: in.Route.Name,
+			marker: in.Route.Marker, template: in.Route.Template,
+		}
+		switch {
+		case in.Identity == nil:
+			key.identity = anonymousDigest
+		case in.Identity.Digest == [32]byte{}:
+			id := *in.Identity
+			id.ComputeDigest()
+			key.identity = id.Digest
+		default:
+			key.identity = in.Identity.Digest
+		}
+		if r, ok := snap.cache.Get(key); ok {
+			e.hits.Add(1)
+			return r, nil
+		}
+		e.misses.Add(1)
+	}
+	r, err := e.eval(ctx, snap, in)
+	if err == nil && snap.cache != nil {
+		snap.cache.Add(key, r)
+	}
+	return r, err
+}
+
+var anonymousDigest = func() [32]byte {
+	id := gatehouse.Anonymous
+	id.ComputeDigest()
+	return id.Digest
+}()
+
+func (e *Engine) eval(ctx context.Context, snap *snapshot, in *gatehouse.PolicyInput) (gatehouse.PolicyResult, error) {
 	if e.opts.EvalTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, e.opts.EvalTimeout)
@@ -272,7 +367,7 @@ func (e *Engine) Evaluate(ctx context.Context, in *gatehouse.PolicyInput) (gateh
 	if err != nil {
 		return gatehouse.PolicyResult{}, fmt.Errorf("policies: input: %w", err)
 	}
-	rs, err := e.snap.Load().query.Eval(ctx, rego.EvalParsedInput(input))
+	rs, err := snap.query.Eval(ctx, rego.EvalParsedInput(input))
 	if err != nil {
 		if ctx.Err() != nil {
 			return gatehouse.PolicyResult{}, fmt.Errorf("policies: %w: %w", ctx.Err(), err)

@@ -442,3 +442,98 @@ func FuzzRoute(f *testing.F) {
 		}
 	})
 }
+
+func TestDecisionCache(t *testing.T) {
+	ctx := context.Background()
+	token := func(groups ...any) *gatehouse.Identity {
+		id := &gatehouse.Identity{Kind: gatehouse.KindUser, Issuer: "https://idp", Claims: map[string]any{
+			"sub": "u1", "preferred_username": "alice", "groups": groups, "jti": time.Now().String(),
+		}}
+		id.ComputeDigest()
+		return id
+	}
+	input := func(e *Engine, id *gatehouse.Identity, method, path string) *gatehouse.PolicyInput {
+		return &gatehouse.PolicyInput{Request: &gatehouse.Request{Method: method, Path: path}, Identity: id, Route: e.Route(method, path, false)}
+	}
+	t.Run("the default policy's decisions are cached per identity and route", func(t *testing.T) {
+		e := newDefault(t)
+		want := []struct {
+			id           *gatehouse.Identity
+			method, path string
+			allow        bool
+			hits         uint64
+		}{
+			{token("viewer"), "GET", "/api/v3/application", true, 0},
+			{token("viewer"), "GET", "/api/v3/application", true, 1}, // another token, same claims
+			{token("viewer"), "POST", "/api/v3/application", false, 1},
+			{token("developer"), "POST", "/api/v3/application", true, 1},
+			{token("viewer"), "POST", "/api/v3/application", false, 2},
+			{token("viewer"), "GET", "/api/v3/application/a1", true, 2},
+			{token("viewer"), "GET", "/api/v3/application/a2", true, 2}, // the instance is part of the key
+			{nil, "GET", "/api/v3/application/a2", false, 2},
+			{nil, "GET", "/api/v3/application/a2", false, 3},
+		}
+		for i, w := range want {
+			r, err := e.Evaluate(ctx, input(e, w.id, w.method, w.path))
+			if err != nil || r.Allow != w.allow {
+				t.Fatalf("step %d: %+v %v", i, r, err)
+			}
+			if hits, _, _ := e.CacheStats(); hits != w.hits {
+				t.Fatalf("step %d: hits %d, want %d", i, hits, w.hits)
+			}
+		}
+	})
+	t.Run("new data starts a fresh cache", func(t *testing.T) {
+		e := newDefault(t)
+		carol := &gatehouse.Identity{Kind: gatehouse.KindToken, Subject: "carol"}
+		in := input(e, carol, "GET", "/api/v3/application")
+		if r, _ := e.Evaluate(ctx, in); r.Allow {
+			t.Fatal("allowed without a binding")
+		}
+		if err := e.SetData(ctx, "gatehouse/bindings", map[string]any{"b": map[string]any{
+			"subjects": []any{map[string]any{"kind": "User", "name": "carol"}}, "roleRef": map[string]any{"kind": "Role", "name": "viewer"},
+		}}); err != nil {
+			t.Fatal(err)
+		}
+		if r, _ := e.Evaluate(ctx, in); !r.Allow {
+			t.Fatal("a stale cached deny outlived the new binding")
+		}
+	})
+	t.Run("a policy that does not declare it is never cached", func(t *testing.T) {
+		e := engineWith(t, `decision := {"allow": true, "status": 200, "reason": "OK"} if input.request.headers["x-pass"] == "1"
+else := {"allow": false, "status": 403, "reason": "NO"}`)
+		id := token("viewer")
+		for _, h := range []string{"1", "0", "1"} {
+			in := &gatehouse.PolicyInput{Request: &gatehouse.Request{Method: "GET", Path: "/", Headers: map[string]string{"x-pass": h}}, Identity: id}
+			r, err := e.Evaluate(ctx, in)
+			if err != nil || r.Allow != (h == "1") {
+				t.Fatalf("x-pass %s: %+v %v", h, r, err)
+			}
+		}
+		if hits, misses, size := e.CacheStats(); hits+misses+uint64(size) != 0 {
+			t.Fatalf("cache used: %d %d %d", hits, misses, size)
+		}
+	})
+	t.Run("a malformed declaration is refused", func(t *testing.T) {
+		dir := policyDir(t)
+		writeFile(t, filepath.Join(dir, "gatehouse", "decision_cache", "data.yaml"), "enabled: yes please\n")
+		if _, err := New(ctx, Options{Dir: dir}); err == nil || !strings.Contains(err.Error(), "decision_cache") {
+			t.Fatalf("error %v", err)
+		}
+	})
+	t.Run("disabled by size", func(t *testing.T) {
+		e, err := New(ctx, Options{DecisionCacheSize: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := token("viewer")
+		for range 2 {
+			if _, err := e.Evaluate(ctx, input(e, id, "GET", "/api/v3/application")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if hits, misses, _ := e.CacheStats(); hits+misses != 0 {
+			t.Fatal("cache used while disabled")
+		}
+	})
+}

@@ -179,18 +179,29 @@ func (r *router) match(method, path string, websocket bool) gatehouse.RouteMatch
 		return gatehouse.RouteMatch{}
 	}
 	path = strings.TrimSuffix(path[1:], "/")
-	var segs []string
-	if path != "" {
-		segs = strings.Split(path, "/")
-	}
-	if len(segs) > maxSegments {
-		return gatehouse.RouteMatch{}
-	}
-	for _, s := range segs {
-		if s == "" || isDotSegment(s) {
+	// Split into a stack array: resolution allocates nothing.
+	var segArr [maxSegments]string
+	nseg := 0
+	for path != "" {
+		if nseg == maxSegments {
 			return gatehouse.RouteMatch{}
 		}
+		seg := path
+		if i := strings.IndexByte(path, '/'); i >= 0 {
+			seg, path = path[:i], path[i+1:]
+			if path == "" { // a "//" at the end
+				return gatehouse.RouteMatch{}
+			}
+		} else {
+			path = ""
+		}
+		if seg == "" || isDotSegment(seg) {
+			return gatehouse.RouteMatch{}
+		}
+		segArr[nseg] = seg
+		nseg++
 	}
+	segs := segArr[:nseg]
 	methods := [2]string{method, ""}
 	switch {
 	case websocket:

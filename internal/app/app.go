@@ -50,6 +50,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		Logger:      log,
 		OnReload:    a.metrics.PolicyReload,
 		EvalTimeout: cfg.PolicyEvalTimeout,
+		DecisionCacheSize: decisionCacheSize(cfg.DecisionCacheSize),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("POLICY_DIR: %w", err)
@@ -67,6 +68,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	if err != nil {
 		return nil, err
 	}
+	a.metrics.CacheStats("decision", a.engine.CacheStats)
 	a.metrics.CacheStats("identity", func() (uint64, uint64, int) {
 		st := cached.Stats()
 		return st.Hits, st.Misses, st.Size
@@ -100,6 +102,15 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		return nil, err
 	}
 	return a, nil
+}
+
+// decisionCacheSize maps DECISION_CACHE_SIZE (0 disables) to the engine's
+// option (0 means its default, negative disables).
+func decisionCacheSize(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }
 
 // issuers lists every issuer whose tokens Gatehouse trusts.

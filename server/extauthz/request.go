@@ -19,10 +19,18 @@ var ErrNoHTTPRequest = errors.New("check request has no attributes.request.http"
 // for HTTP/2 and for Envoy's own normalisation), so the common path copies
 // nothing.
 func ToRequest(cr *authv3.CheckRequest) (*gatehouse.Request, error) {
+	req := new(gatehouse.Request)
+	if err := fillRequest(req, cr); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+func fillRequest(req *gatehouse.Request, cr *authv3.CheckRequest) error {
 	attrs := cr.GetAttributes()
 	h := attrs.GetRequest().GetHttp()
 	if h == nil {
-		return nil, ErrNoHTTPRequest
+		return ErrNoHTTPRequest
 	}
 	headers := h.GetHeaders()
 	if hm := h.GetHeaderMap(); len(headers) == 0 && hm != nil {
@@ -59,7 +67,7 @@ func ToRequest(cr *authv3.CheckRequest) (*gatehouse.Request, error) {
 		target = headers[":path"]
 	}
 	if method == "" || target == "" {
-		return nil, errors.New("check request lacks the HTTP method or path")
+		return errors.New("check request lacks the HTTP method or path")
 	}
 	host := h.GetHost()
 	if host == "" {
@@ -70,38 +78,14 @@ func ToRequest(cr *authv3.CheckRequest) (*gatehouse.Request, error) {
 	if len(body) == 0 && h.GetBody() != "" {
 		body = []byte(h.GetBody())
 	}
-	return &gatehouse.Request{
-		Method:   strings.ToUpper(method),
+	*req = gatehouse.Request{
+		Method:   strings.ToUpper(method), // no allocation when already upper case
 		Path:     path,
 		Query:    query,
 		Host:     host,
 		Headers:  headers,
 		SourceIP: sourceIP(attrs.GetSource()),
 		Body:     body,
-	}, nil
-}
-
-func lowerKeys(m map[string]string) bool {
-	for k := range m {
-		for i := 0; i < len(k); i++ {
-			if c := k[i]; c >= 'A' && c <= 'Z' {
-				return false
-			}
-		}
 	}
-	return true
-}
-
-func sourceIP(p *authv3.AttributeContext_Peer) string {
-	if sa := p.GetAddress().GetSocketAddress(); sa != nil {
-		return sa.GetAddress()
-	}
-	if pipe := p.GetAddress().GetPipe(); pipe != nil {
-		return "unix:" + pipe.GetPath()
-	}
-	// Some callers only fill the principal or nothing at all.
-	if host, _, err := net.SplitHostPort(p.GetPrincipal()); err == nil {
-		return host
-	}
-	return ""
+	return nil
 }

@@ -34,12 +34,16 @@ func ToCheckResponse(d *gatehouse.Decision) *authv3.CheckResponse {
 }
 
 func headerOptions(hs []gatehouse.Header) []*corev3.HeaderValueOption {
+	// Three allocations for any number of headers instead of two per header;
+	// the messages are never copied, only pointed to.
 	out := make([]*corev3.HeaderValueOption, len(hs))
+	opts := make([]corev3.HeaderValueOption, len(hs))
+	vals := make([]corev3.HeaderValue, len(hs))
 	for i, h := range hs {
-		out[i] = &corev3.HeaderValueOption{
-			Header:       &corev3.HeaderValue{Key: h.Name, Value: h.Value},
-			AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD,
-		}
+		vals[i].Key, vals[i].Value = h.Name, h.Value
+		opts[i].Header = &vals[i]
+		opts[i].AppendAction = corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD
+		out[i] = &opts[i]
 	}
 	return out
 }
