@@ -47,9 +47,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 			"role_claim":         cfg.RoleClaim,
 			"administrator_role": cfg.AdministratorRole,
 		},
-		Logger:      log,
-		OnReload:    a.metrics.PolicyReload,
-		EvalTimeout: cfg.PolicyEvalTimeout,
+		Logger:            log,
+		OnReload:          a.metrics.PolicyReload,
+		EvalTimeout:       cfg.PolicyEvalTimeout,
 		DecisionCacheSize: decisionCacheSize(cfg.DecisionCacheSize),
 	})
 	if err != nil {

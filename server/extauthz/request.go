@@ -89,3 +89,28 @@ func fillRequest(req *gatehouse.Request, cr *authv3.CheckRequest) error {
 	}
 	return nil
 }
+
+func lowerKeys(m map[string]string) bool {
+	for k := range m {
+		for i := 0; i < len(k); i++ {
+			if c := k[i]; c >= 'A' && c <= 'Z' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func sourceIP(p *authv3.AttributeContext_Peer) string {
+	if sa := p.GetAddress().GetSocketAddress(); sa != nil {
+		return sa.GetAddress()
+	}
+	if pipe := p.GetAddress().GetPipe(); pipe != nil {
+		return "unix:" + pipe.GetPath()
+	}
+	// Some callers only fill the principal or nothing at all.
+	if host, _, err := net.SplitHostPort(p.GetPrincipal()); err == nil {
+		return host
+	}
+	return ""
+}
