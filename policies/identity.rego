@@ -53,7 +53,12 @@ else := top_groups
 # ID-05: lower-cased, nothing else ("/admin" stays "/admin"); only A–Z change.
 mapped_groups := [lower_ascii(g) | some g in claim_groups]
 
-lower_ascii(s) := strings.replace_n(ascii_upper_to_lower, s)
+# Cheap cases first: most groups are lower case already, most others ASCII.
+lower_ascii(s) := s if {
+	lower(s) == s
+} else := lower(s) if {
+	regex.match(`^[\x00-\x7f]*$`, s)
+} else := strings.replace_n(ascii_upper_to_lower, s)
 
 ascii_upper_to_lower := {
 	"A": "a", "B": "b", "C": "c", "D": "d", "E": "e", "F": "f", "G": "g",

@@ -24,7 +24,9 @@ bindings := data.gatehouse.bindings
 
 # A system role's name can never be taken by a custom role; if one slips in,
 # the system role wins.
-all_roles := object.union(custom_roles, system_roles)
+role_rules(name) := system_roles[name].rules if {
+	system_roles[name]
+} else := custom_roles[name].rules
 
 held_roles contains g if {
 	some g in identity.groups
@@ -57,7 +59,7 @@ api_group := object.get(resource_def, "apiGroup", "")
 allow if {
 	input.route.resource != ""
 	some name in held_roles
-	some rule in all_roles[name].rules
+	some rule in role_rules(name)
 	rule_allows(rule, api_group, input.route.resource, input.route.verb, input.route.name)
 }
 
@@ -81,17 +83,15 @@ rule_allows(rule, group, resource, verb, name) if {
 	names_allow(object.get(rule, "resourceNames", []), name)
 }
 
+# Membership tests run as builtins; only prefix globs are walked.
+glob_in(patterns, v) if v in patterns
+
+glob_in(patterns, _) if "*" in patterns
+
 glob_in(patterns, v) if {
 	some p in patterns
-	glob_match(p, v)
-}
-
-glob_match(p, v) if p == "*"
-
-glob_match(p, v) if p == v
-
-glob_match(p, v) if {
 	endswith(p, "*")
+	p != "*"
 	startswith(v, trim_suffix(p, "*"))
 }
 
