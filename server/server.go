@@ -15,8 +15,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"runtime"
 	"net/http"
+	"runtime"
 	"time"
 
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
