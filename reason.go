@@ -31,6 +31,8 @@ const (
 	ReasonTokenNotYetValid      Reason = "TOKEN_NOT_YET_VALID"
 	ReasonTokenUse              Reason = "TOKEN_USE_INVALID"
 	ReasonTokenRevoked          Reason = "TOKEN_REVOKED"
+	ReasonCredentialInvalid     Reason = "CREDENTIAL_INVALID" // unknown API token, wrong password
+	ReasonUserInactive          Reason = "USER_INACTIVE"
 	ReasonWrongCredentialKind   Reason = "CREDENTIAL_KIND_NOT_ACCEPTED"
 )
 
