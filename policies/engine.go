@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -308,6 +309,9 @@ func (e *Engine) SetData(ctx context.Context, path string, value any) error {
 	}
 	return nil
 }
+
+// Codenames lists the permission codenames the current catalog uses.
+func (e *Engine) Codenames() []string { return slices.Clone(e.snap.Load().router.codenames) }
 
 // Route resolves a request against the current catalog.
 func (e *Engine) Route(method, path string, websocket bool) gatehouse.RouteMatch {

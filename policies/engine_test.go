@@ -315,6 +315,9 @@ func TestCodenameCatalog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if got := strings.Join(e.Codenames(), ","); got != "add_episode,add_show,change_show,delete_episode,delete_show,view_episode,view_show" {
+		t.Fatalf("codenames %s", got)
+	}
 	tests := []struct {
 		method, path string
 		perms        []string

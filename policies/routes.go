@@ -40,6 +40,8 @@ var knownKinds = []gatehouse.IdentityKind{
 // instead of matching paths on every request.
 type router struct {
 	root node
+	// codenames are the permission codenames the catalog maps verbs to.
+	codenames []string
 }
 
 type node struct {
@@ -84,12 +86,18 @@ func buildRouter(raw any) (*router, error) {
 			}
 			kinds = append(kinds, gatehouse.IdentityKind(k))
 		}
+		for _, c := range res.Permissions {
+			if !slices.Contains(r.codenames, c) {
+				r.codenames = append(r.codenames, c)
+			}
+		}
 		for i, rt := range res.Routes {
 			if err := r.add(name, res, rt, kinds); err != nil {
 				return nil, fmt.Errorf("catalog: resource %s, route %d (%s): %w", name, i, rt.Path, err)
 			}
 		}
 	}
+	slices.Sort(r.codenames)
 	return r, nil
 }
 
