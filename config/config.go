@@ -25,6 +25,8 @@ type Config struct {
 	IssuerURL          string
 	ClientID           string
 	ClientSecret       string
+	DatabaseURL        string
+	AuthTokens         string
 	Audiences          []string
 	ExtraIssuers       []string
 	LoginEnabled       bool
@@ -71,6 +73,8 @@ func Load(lookup func(string) (string, bool)) (*Config, error) {
 		InsecureAllowHTTP: p.boolean("AUTH_INSECURE_ALLOW_HTTP", false),
 		IssuerURL:         strings.TrimSuffix(p.str("OIDC_ISSUER_URL", ""), "/"),
 		ClientSecret:      p.str("OIDC_CLIENT_SECRET", ""),
+		DatabaseURL:       p.str("DATABASE_URL", ""),
+		AuthTokens:        p.str("AUTH_TOKENS", ""),
 		RoleClaim:         p.str("OAUTH_ROLE_URI", ""),
 		AdministratorRole: p.str("ADMINISTRATOR_ROLE", "administrator"),
 		GRPCAddr:          p.addr("GRPC_ADDR", ":9191"),
@@ -150,6 +154,10 @@ func Load(lookup func(string) (string, bool)) (*Config, error) {
 	}
 	if c.RoleClaim != "" && c.AdministratorRole == "" {
 		p.fail("ADMINISTRATOR_ROLE", "must not be empty when OAUTH_ROLE_URI is set")
+	}
+	if u := c.DatabaseURL; u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+		// Never echo the value: it may hold a password.
+		p.errs = append(p.errs, errors.New("DATABASE_URL: must be empty (SQLite in DATA_DIR) or a postgres:// or postgresql:// URL"))
 	}
 	if err := errors.Join(p.errs...); err != nil {
 		return nil, err

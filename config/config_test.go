@@ -78,6 +78,7 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"bad duration", env("PUBLIC_URL", "https://a", "JWT_LEEWAY", "soon"), []string{"JWT_LEEWAY"}, ""},
 		{"zero duration", env("PUBLIC_URL", "https://a", "POLICY_EVAL_TIMEOUT", "0s"), []string{"POLICY_EVAL_TIMEOUT"}, ""},
 		{"bad int", env("PUBLIC_URL", "https://a", "IDENTITY_CACHE_SIZE", "-1"), []string{"IDENTITY_CACHE_SIZE"}, ""},
+		{"database URL of another kind", env("PUBLIC_URL", "https://a", "DATABASE_URL", "mysql://u:hunter2@db/x"), []string{"DATABASE_URL"}, "hunter2"},
 		{"negative cache size", env("PUBLIC_URL", "https://a", "DECISION_CACHE_SIZE", "-1"), []string{"DECISION_CACHE_SIZE"}, ""},
 		{"bad addr", env("PUBLIC_URL", "https://a", "GRPC_ADDR", "9191"), []string{"GRPC_ADDR"}, ""},
 		{"bad header", env("PUBLIC_URL", "https://a", "HEADER_SUBJECT", "x subject"), []string{"HEADER_SUBJECT"}, ""},

@@ -24,6 +24,8 @@ var Vars = []Var{
 	{Name: "GRPC_ADDR", Default: ":9191", Help: "gRPC listen address (ext_authz, gatehouse.v1, health, reflection)"},
 	{Name: "HTTP_ADDR", Default: ":8080", Help: "HTTP listen address (REST facade, `/oidc`, `/healthz`, `/readyz`, `/metrics`)"},
 	{Name: "DATA_DIR", Default: "./data", Help: "local state: signing keys, SQLite file, generated secrets"},
+	{Name: "DATABASE_URL", Help: "empty: the SQLite file `DATA_DIR/gatehouse.db` (one replica); `postgres://…`: PostgreSQL (any number of replicas)", Secret: true},
+	{Name: "AUTH_TOKENS", Help: "API tokens made at start, one `user:secret:perm1&perm2` per line; the user is created if missing and holds exactly those permissions; removed lines stop working", Secret: true},
 	{Name: "POLICY_DIR", Help: "directory replacing the embedded Rego policy and data; reloaded on change"},
 	{Name: "POLICY_EVAL_TIMEOUT", Default: "100ms", Help: "deadline of one policy evaluation; exceeding it denies with 503"},
 	{Name: "IDENTITY_CACHE_SIZE", Default: "10000", Help: "verified identities kept (LRU), keyed by token digest"},

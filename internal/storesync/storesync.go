@@ -127,7 +127,11 @@ func RolesData(roles []gatehouse.Role) map[string]any {
 	for _, r := range roles {
 		rules := make([]any, 0, len(r.Rules))
 		for _, ru := range r.Rules {
-			rule := map[string]any{"apiGroups": strs(ru.APIGroups), "resources": strs(ru.Resources), "verbs": strs(ru.Verbs)}
+			groups := ru.APIGroups
+			if len(groups) == 0 {
+				groups = []string{""} // the core group, as the Controller defaults it
+			}
+			rule := map[string]any{"apiGroups": strs(groups), "resources": strs(ru.Resources), "verbs": strs(ru.Verbs)}
 			if len(ru.ResourceNames) > 0 {
 				rule["resourceNames"] = strs(ru.ResourceNames)
 			}
