@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"time"
 
-	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"github.com/bojand/ghz/runner"
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"github.com/jhump/protoreflect/desc"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protodesc"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -62,7 +63,8 @@ type Result struct {
 	Errors           uint64
 	RPS              float64
 	P50, P90, P99    time.Duration
-	CPUPerCall       time.Duration // server utime+stime ÷ requests
+	ErrorKinds       map[string]int
+	CPUPerCall       time.Duration // server utime+stime ÷ answered requests
 	RSSKiB, HWMKiB   int64         // server VmRSS at the end, VmHWM during the run
 	PeakReset        bool          // false: HWMKiB is since process start
 }
@@ -75,7 +77,13 @@ func Run(ctx context.Context, srv *Server, sc Scenario) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	payloads := sc.Workload.Payloads
+	// ghz first tries to read binary data as length-delimited messages, and
+	// a plain message sometimes parses that way by accident: send every
+	// request explicitly length-delimited.
+	payloads := make([][]byte, len(sc.Workload.Payloads))
+	for i, p := range sc.Workload.Payloads {
+		payloads[i] = append(protowire.AppendVarint(nil, uint64(len(p))), p...)
+	}
 	opts := []runner.Option{
 		runner.WithProtosetBinary(protoset),
 		runner.WithInsecure(true),
@@ -86,6 +94,10 @@ func Run(ctx context.Context, srv *Server, sc Scenario) (Result, error) {
 			return payloads[int(cd.RequestNumber)%len(payloads)]
 		}),
 		runner.WithTimeout(5 * time.Second),
+		// At the end of the run, let in-flight calls finish instead of
+		// cancelling them: a cancelled call is the harness's error, not the
+		// server's.
+		runner.WithDurationStopAction("wait"),
 	}
 	if sc.RPS > 0 {
 		// Open model: send at the offered rate whether or not earlier calls
@@ -115,6 +127,7 @@ func Run(ctx context.Context, srv *Server, sc Scenario) (Result, error) {
 		return res, err
 	}
 	res.Count, res.RPS = rep.Count, rep.Rps
+	res.ErrorKinds = rep.ErrorDist
 	for _, n := range rep.ErrorDist {
 		res.Errors += uint64(n)
 	}
@@ -128,8 +141,8 @@ func Run(ctx context.Context, srv *Server, sc Scenario) (Result, error) {
 			res.P99 = ld.Latency
 		}
 	}
-	if rep.Count > 0 {
-		res.CPUPerCall = (after.CPU - before.CPU) / time.Duration(rep.Count)
+	if answered := rep.Count - min(res.Errors, rep.Count); answered > 0 {
+		res.CPUPerCall = (after.CPU - before.CPU) / time.Duration(answered)
 	}
 	res.RSSKiB, res.HWMKiB = after.RSSKiB, after.HWMKiB
 	return res, nil
