@@ -112,6 +112,14 @@ func CheckRequest(c Call, seq int) *authv3.CheckRequest {
 		"tracestate":                     "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE",
 		"user-agent":                     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
 		"x-envoy-expected-rq-timeout-ms": "15000",
+		"x-envoy-attempt-count":          "1",
+		"x-envoy-external-address":       "203.0.113.42",
+		"x-amzn-trace-id":                "Root=1-6746f2a0-3c1d2b4e5f60718293a4b5c6;Parent=53995c3f42cd8ad8;Sampled=1",
+		"x-b3-traceid":                   "4bf92f3577b34da6a3ce929d0e0e4736",
+		"x-b3-spanid":                    "00f067aa0ba902b7",
+		"x-b3-sampled":                   "1",
+		"priority":                       "u=1, i",
+		"dnt":                            "1",
 		"x-forwarded-for":                "203.0.113.42, 10.12.4.7",
 		"x-forwarded-proto":              "https",
 		"x-request-id":                   reqID,
@@ -149,6 +157,8 @@ var benchCookie = strings.Join([]string{
 	"csrftoken=kF3v9QzX1bL7mN2pR8sT4wY6aC0dE5gH",
 	"sidebar_state=collapsed",
 	"last_project=edge-fleet-eu-west-1",
+	"_hjSessionUser_3141592=eyJpZCI6IjVkNmY3YjVhLTI2YjEtNWM0Ny05YjE4LTNmZjIwYzU5YWQ2YiIsImNyZWF0ZWQiOjE3MzI3MDAwMDAwMDAsImV4aXN0aW5nIjp0cnVlfQ==",
+	"AMP_6e403e775d=JTdCJTIyZGV2aWNlSWQlMjIlM0ElMjJhMWIyYzNkNC1lNWY2LTc4OTAlMjIlMkMlMjJzZXNzaW9uSWQlMjIlM0ExNzMyNzAwMDAwMDAwJTdE",
 }, "; ")
 
 func peer(ip string, port uint32) *authv3.AttributeContext_Peer {
