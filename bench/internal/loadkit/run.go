@@ -1,0 +1,149 @@
+package loadkit
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/bojand/ghz/runner"
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	"github.com/jhump/protoreflect/desc"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/descriptorpb"
+)
+
+// CheckMethod is the ext_authz call, in ghz's package.Service.Method form.
+const CheckMethod = "envoy.service.auth.v3.Authorization.Check"
+
+// Protoset is the compiled ext_authz service with its imports, taken from the
+// go-control-plane types linked into this binary: no .proto files and no
+// server reflection needed, and the same descriptors for both servers.
+func Protoset() ([]byte, error) {
+	set := &descriptorpb.FileDescriptorSet{}
+	seen := map[string]bool{}
+	var add func(fd protoreflect.FileDescriptor)
+	add = func(fd protoreflect.FileDescriptor) {
+		if seen[fd.Path()] {
+			return
+		}
+		seen[fd.Path()] = true
+		imports := fd.Imports()
+		for i := range imports.Len() {
+			add(imports.Get(i).FileDescriptor)
+		}
+		set.File = append(set.File, protodesc.ToFileDescriptorProto(fd))
+	}
+	add(authv3.File_envoy_service_auth_v3_external_auth_proto)
+	b, err := proto.Marshal(set)
+	if err != nil {
+		return nil, fmt.Errorf("protoset: %w", err)
+	}
+	return b, nil
+}
+
+// Scenario is one load shape: a fixed number of requests in flight, or a
+// fixed offered rate (RPS > 0), for Duration after Warmup.
+type Scenario struct {
+	Name        string
+	Concurrency uint
+	RPS         uint
+	Warmup      time.Duration
+	Duration    time.Duration
+	Workload    *Workload
+}
+
+// Result is one scenario against one server.
+type Result struct {
+	Server, Scenario string
+	OfferedRPS       uint // 0 for fixed concurrency
+	Count            uint64
+	Errors           uint64
+	RPS              float64
+	P50, P90, P99    time.Duration
+	ErrorKinds       map[string]int
+	CPUPerCall       time.Duration // server utime+stime ÷ answered requests
+	RSSKiB, HWMKiB   int64         // server VmRSS at the end, VmHWM during the run
+	PeakReset        bool          // false: HWMKiB is since process start
+}
+
+// Run warms the server up, then measures one scenario with ghz's runner,
+// sampling the server's /proc counters around the measured part only.
+func Run(ctx context.Context, srv *Server, sc Scenario) (Result, error) {
+	res := Result{Server: srv.Name, Scenario: sc.Name, OfferedRPS: sc.RPS}
+	protoset, err := Protoset()
+	if err != nil {
+		return res, err
+	}
+	// ghz first tries to read binary data as length-delimited messages, and
+	// a plain message sometimes parses that way by accident: send every
+	// request explicitly length-delimited.
+	payloads := make([][]byte, len(sc.Workload.Payloads))
+	for i, p := range sc.Workload.Payloads {
+		payloads[i] = append(protowire.AppendVarint(nil, uint64(len(p))), p...)
+	}
+	opts := []runner.Option{
+		runner.WithProtosetBinary(protoset),
+		runner.WithInsecure(true),
+		runner.WithConcurrency(sc.Concurrency),
+		// Each call takes the next pre-marshalled request, so n distinct
+		// tokens are used round-robin.
+		runner.WithBinaryDataFunc(func(_ *desc.MethodDescriptor, cd *runner.CallData) []byte {
+			return payloads[int(cd.RequestNumber)%len(payloads)]
+		}),
+		runner.WithTimeout(5 * time.Second),
+		// At the end of the run, let in-flight calls finish instead of
+		// cancelling them: a cancelled call is the harness's error, not the
+		// server's.
+		runner.WithDurationStopAction("wait"),
+	}
+	if sc.RPS > 0 {
+		// Open model: send at the offered rate whether or not earlier calls
+		// have returned, so an overloaded server shows up as latency rather
+		// than as a silently lower rate.
+		opts = append(opts, runner.WithRPS(sc.RPS), runner.WithAsync(true))
+	}
+	if sc.Warmup > 0 {
+		if _, err := runner.Run(CheckMethod, srv.GRPCAddr, append(opts, runner.WithRunDuration(sc.Warmup))...); err != nil {
+			return res, fmt.Errorf("%s %s warm-up: %w", srv.Name, sc.Name, err)
+		}
+	}
+	res.PeakReset = ResetPeak(srv.PID()) == nil
+	before, err := SampleProc(srv.PID())
+	if err != nil {
+		return res, err
+	}
+	rep, err := runner.Run(CheckMethod, srv.GRPCAddr, append(opts, runner.WithRunDuration(sc.Duration))...)
+	if err != nil {
+		return res, fmt.Errorf("%s %s: %w", srv.Name, sc.Name, err)
+	}
+	after, err := SampleProc(srv.PID())
+	if err != nil {
+		return res, err
+	}
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
+	res.Count, res.RPS = rep.Count, rep.Rps
+	res.ErrorKinds = rep.ErrorDist
+	for _, n := range rep.ErrorDist {
+		res.Errors += uint64(n)
+	}
+	for _, ld := range rep.LatencyDistribution {
+		switch ld.Percentage {
+		case 50:
+			res.P50 = ld.Latency
+		case 90:
+			res.P90 = ld.Latency
+		case 99:
+			res.P99 = ld.Latency
+		}
+	}
+	if answered := rep.Count - min(res.Errors, rep.Count); answered > 0 {
+		res.CPUPerCall = (after.CPU - before.CPU) / time.Duration(answered)
+	}
+	res.RSSKiB, res.HWMKiB = after.RSSKiB, after.HWMKiB
+	return res, nil
+}
