@@ -61,16 +61,16 @@ bench/bin/opa-envoy-plugin: bench/tools/opa-envoy/go.mod bench/tools/opa-envoy/g
 	cd bench/tools/opa-envoy && $(GO) build -trimpath -o ../../bin/opa-envoy-plugin $(OPA_ENVOY_PKG)
 
 bench-load: bench-tools ## ext_authz load (ghz) against Gatehouse: fixed concurrency and rate, 1 and 1,000 tokens
-	cd bench && $(GO) run ./cmd/loadbench -servers gatehouse $(BENCH_FLAGS)
+	cd bench && $(GO) run -mod=mod ./cmd/loadbench -servers gatehouse $(BENCH_FLAGS)
 
 bench-compare: bench-tools bench/bin/opa-envoy-plugin ## the same load against Gatehouse and the OPA-Envoy peer, with ratios
-	cd bench && $(GO) run ./cmd/loadbench -servers gatehouse,opa-envoy $(BENCH_FLAGS)
+	cd bench && $(GO) run -mod=mod ./cmd/loadbench -servers gatehouse,opa-envoy $(BENCH_FLAGS)
 
 bench-chart: bench-tools bench/bin/opa-envoy-plugin ## p99 against offered load for both servers: docs/bench-p99.png
-	cd bench && $(GO) run ./cmd/benchchart -out ../docs/bench-p99.png $(CHART_FLAGS)
+	cd bench && $(GO) run -mod=mod ./cmd/benchchart -out ../docs/bench-p99.png $(CHART_FLAGS)
 
 bench-test: bench-tools bench/bin/opa-envoy-plugin ## Gatehouse and the OPA-Envoy peer agree on a sample of requests
-	cd bench && $(GO) test -count=1 ./...
+	cd bench && $(GO) test -mod=mod -count=1 ./...
 
 clean:
 	rm -rf bin
