@@ -410,3 +410,6 @@ func mustExist(ctx context.Context, q querier, what, query string, args ...any) 
 	}
 	return nil
 }
+
+// Pool is the store's connection pool, for health checks and tests.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-authz/gatehouse/internal/testenv"
 	"github.com/gatehouse-authz/gatehouse/store"
@@ -108,6 +109,59 @@ func TestOpenRace(t *testing.T) {
 		t.Cleanup(func() { _ = s.Close() })
 		if v, err := s.Version(t.Context()); err != nil || v != 0 {
 			t.Errorf("Version after racing Opens: %d, %v", v, err)
+		}
+	}
+}
+
+// TestListenerReconnects kills the listener's backend: the store must
+// reconnect and signal, so a write made while it was away is not missed.
+func TestListenerReconnects(t *testing.T) {
+	cfg := schema(t)
+	app := cfg.ConnConfig.RuntimeParams["search_path"] // unique per test
+	cfg.ConnConfig.RuntimeParams["application_name"] = app
+	a, b := openConfig(t, cfg), openConfig(t, cfg)
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	ch := b.Changes(ctx)
+
+	// The listener signals once connected. Consume that signal so that any
+	// later one must come from after the termination.
+	select {
+	case <-ch:
+	case <-ctx.Done():
+		t.Fatal("listener never connected")
+	}
+	for killed := false; !killed; {
+		var n int
+		err := a.Pool().QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+			WHERE application_name = $1 AND query LIKE 'LISTEN%'`, app).Scan(&n)
+		if err != nil {
+			t.Fatalf("terminate listener: %v", err)
+		}
+		killed = n > 0
+		if !killed {
+			select {
+			case <-time.After(20 * time.Millisecond):
+			case <-ctx.Done():
+				t.Fatal("listener never connected")
+			}
+		}
+	}
+	before, err := b.Version(ctx)
+	if err != nil {
+		t.Fatalf("Version: %v", err)
+	}
+	if _, err := a.CreateGroup(ctx, "ops"); err != nil {
+		t.Fatalf("CreateGroup: %v", err)
+	}
+	for {
+		select {
+		case <-ch:
+			if v, err := b.Version(ctx); err == nil && v > before {
+				return
+			}
+		case <-ctx.Done():
+			t.Fatal("no signal after the listener was terminated")
 		}
 	}
 }
