@@ -6,6 +6,10 @@
 // so both become visible exactly when the write does. Changes listens on a
 // dedicated connection and also polls Version, because notifications sent
 // while the listener reconnects are lost.
+//
+// Update closures (UpdateUser and the like) run inside the transaction
+// while it holds the row lock (SELECT ... FOR UPDATE): concurrent updates of
+// one record take turns, and none is lost.
 package postgres
 
 import (

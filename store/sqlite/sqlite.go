@@ -6,6 +6,10 @@
 // writes in Go instead of letting them fail with SQLITE_BUSY, and a reader
 // pool that WAL mode lets run beside the writer. busy_timeout covers another
 // process (a CLI) writing the same file.
+//
+// Update closures (UpdateUser and the like) run inside the write
+// transaction, holding the only writer connection: they must not write
+// through the Store themselves.
 package sqlite
 
 import (
