@@ -311,3 +311,20 @@ func (p *parser) checkURL(name, raw string, allowHTTP bool) {
 		p.fail(name, "must not carry a query or fragment, got %q", raw)
 	}
 }
+
+// Storage is the part of the configuration the store commands need.
+type Storage struct {
+	DataDir     string
+	DatabaseURL string
+}
+
+// LoadStorage reads DATA_DIR and DATABASE_URL alone, so store commands run
+// without the server's whole configuration.
+func LoadStorage(lookup func(string) (string, bool)) (Storage, error) {
+	p := parser{lookup: lookup}
+	s := Storage{DataDir: p.str("DATA_DIR", "./data"), DatabaseURL: p.str("DATABASE_URL", "")}
+	if u := s.DatabaseURL; u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+		return s, errors.New("DATABASE_URL: must be empty (SQLite in DATA_DIR) or a postgres:// or postgresql:// URL")
+	}
+	return s, nil
+}

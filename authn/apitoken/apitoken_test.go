@@ -40,7 +40,9 @@ func (f *fakeStore) GetUser(_ context.Context, id string) (gatehouse.User, error
 	return u, nil
 }
 
-func (f *fakeStore) GroupsOf(_ context.Context, id string) ([]string, error) { return f.groups[id], nil }
+func (f *fakeStore) GroupsOf(_ context.Context, id string) ([]string, error) {
+	return f.groups[id], nil
+}
 
 func (f *fakeStore) Permissions(_ context.Context, id string) ([]string, error) {
 	return append([]string(nil), f.perms[id]...), nil

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -31,6 +32,7 @@ type command struct {
 // environment is what a command may touch, passed in so tests can run
 // commands in-process.
 type environment struct {
+	stdin          io.Reader
 	stdout, stderr io.Writer
 	lookup         func(string) (string, bool)
 }
@@ -38,14 +40,21 @@ type environment struct {
 func commands() []command {
 	return []command{
 		{"serve", "run the Gatehouse server", runServe},
-		{"token", "mint tokens from the embedded issuer (token mint --help)", runToken},
+		{"token", "API tokens (create, revoke, list) and dev access tokens (mint)", runToken},
+		{"user", "local users: create, passwd, disable, enable, delete, grant, list", func(ctx context.Context, env environment, args []string) error {
+			return runNoun(ctx, env, "user", userCommands(), args)
+		}},
+		{"group", "groups: create, delete, add, remove, grant, list", func(ctx context.Context, env environment, args []string) error {
+			return runNoun(ctx, env, "group", groupCommands(), args)
+		}},
+		{"migrate", "apply the store's migrations", runMigrate},
 	}
 }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(run(ctx, environment{stdout: os.Stdout, stderr: os.Stderr, lookup: os.LookupEnv}, os.Args[1:]))
+	os.Exit(run(ctx, environment{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, lookup: os.LookupEnv}, os.Args[1:]))
 }
 
 func run(ctx context.Context, env environment, args []string) int {
@@ -109,4 +118,28 @@ func parse(fs *flag.FlagSet, args []string) error {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	return nil
+}
+
+// oneArg parses flags around one positional argument (before or after the
+// flags) and returns it.
+func oneArg(fs *flag.FlagSet, args []string, what string) (string, error) {
+	var pos string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		pos, args = args[0], args[1:]
+	}
+	if err := parse(fs, args); err != nil {
+		return "", err
+	}
+	if pos == "" && fs.NArg() > 0 {
+		pos = fs.Arg(0)
+		if fs.NArg() > 1 {
+			return "", fmt.Errorf("%w: unexpected %q", errUsage, fs.Arg(1))
+		}
+	} else if fs.NArg() > 0 {
+		return "", fmt.Errorf("%w: unexpected %q", errUsage, fs.Arg(0))
+	}
+	if pos == "" {
+		return "", fmt.Errorf("%w: %s is required", errUsage, what)
+	}
+	return pos, nil
 }

@@ -11,18 +11,13 @@ import (
 )
 
 func runToken(ctx context.Context, env environment, args []string) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintln(env.stderr, "Usage: gatehouse token mint [flags]   mint an access token from the embedded issuer")
-		if len(args) == 0 {
-			return fmt.Errorf("%w: missing subcommand", errUsage)
-		}
-		return nil
-	}
-	switch args[0] {
-	case "mint":
+	if len(args) > 0 && args[0] == "mint" {
 		return runTokenMint(ctx, env, args[1:])
 	}
-	return fmt.Errorf("%w: unknown subcommand %q", errUsage, args[0])
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprintf(env.stdout, "  %-48s %s\n", "token mint --sub S [--groups a,b] [--ttl 15m]", "mint a dev access token from the embedded issuer")
+	}
+	return runNoun(ctx, env, "token", tokenStoreCommands(), args)
 }
 
 // runTokenMint signs an access token with the key the server uses (the one

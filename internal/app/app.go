@@ -12,14 +12,20 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/gatehouse-authz/gatehouse"
 	"github.com/gatehouse-authz/gatehouse/authn"
+	"github.com/gatehouse-authz/gatehouse/authn/apitoken"
+	"github.com/gatehouse-authz/gatehouse/authn/basic"
 	"github.com/gatehouse-authz/gatehouse/authn/jwt"
 	"github.com/gatehouse-authz/gatehouse/config"
 	"github.com/gatehouse-authz/gatehouse/decision"
+	"github.com/gatehouse-authz/gatehouse/internal/password"
+	"github.com/gatehouse-authz/gatehouse/internal/storesync"
 	"github.com/gatehouse-authz/gatehouse/internal/telemetry"
 	"github.com/gatehouse-authz/gatehouse/policies"
 	"github.com/gatehouse-authz/gatehouse/server"
 	"github.com/gatehouse-authz/gatehouse/server/oidc"
+	"github.com/gatehouse-authz/gatehouse/store"
 	"github.com/gatehouse-authz/gatehouse/token"
 )
 
@@ -31,15 +37,21 @@ type App struct {
 	engine  *policies.Engine
 	remotes []*jwt.RemoteKeySource
 	signer  *token.Signer
+	store   store.Store
+	syncer  *storesync.Syncer
 	decider *decision.Decider
 	server  *server.Server
 }
 
 // New builds every part and binds the listeners; Run serves.
-func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error) {
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *App, err error) {
 	a := &App{cfg: cfg, log: log, metrics: telemetry.New()}
+	defer func() {
+		if err != nil && a.store != nil {
+			a.store.Close()
+		}
+	}()
 
-	var err error
 	a.engine, err = policies.New(ctx, policies.Options{
 		Dir: cfg.PolicyDir,
 		Config: map[string]any{
@@ -73,7 +85,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		st := cached.Stats()
 		return st.Hits, st.Misses, st.Size
 	})
-	chain := authn.NewChain(authn.ChainOptions{Bearer: cached})
+	local, err := a.localCredentials(ctx)
+	if err != nil {
+		return nil, err
+	}
+	chain := authn.NewChain(authn.ChainOptions{Bearer: cached, Token: local.token, Basic: local.basic})
 
 	a.decider, err = decision.New(decision.Options{
 		Identifier:   chain,
@@ -102,6 +118,53 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		return nil, err
 	}
 	return a, nil
+}
+
+type localAuth struct {
+	token, basic gatehouse.Authenticator
+}
+
+// localCredentials opens the store, applies AUTH_TOKENS, and builds the API
+// token and Basic authenticators with caches that every store change
+// (revocation, disabled user, new grants) empties, on every replica.
+func (a *App) localCredentials(ctx context.Context) (localAuth, error) {
+	st, err := OpenStore(ctx, config.Storage{DataDir: a.cfg.DataDir, DatabaseURL: a.cfg.DatabaseURL})
+	if err != nil {
+		return localAuth{}, err
+	}
+	a.store = st
+	lines, err := apitoken.ParseEnv(a.cfg.AuthTokens, a.engine.Codenames())
+	if err != nil {
+		return localAuth{}, err
+	}
+	if err := st.SyncEnvTokens(ctx, lines); err != nil {
+		return localAuth{}, fmt.Errorf("AUTH_TOKENS: %w", err)
+	}
+	opts := authn.CacheOptions{Size: a.cfg.IdentityCacheSize, MaxTTL: a.cfg.IdentityCacheTTL}
+	tokens, err := authn.NewCached(apitoken.New(st, nil, a.log), opts)
+	if err != nil {
+		return localAuth{}, err
+	}
+	b, err := basic.New(st, password.DefaultParams())
+	if err != nil {
+		return localAuth{}, err
+	}
+	passwords, err := authn.NewCached(b, opts)
+	if err != nil {
+		return localAuth{}, err
+	}
+	a.metrics.CacheStats("credential", func() (uint64, uint64, int) {
+		t, p := tokens.Stats(), passwords.Stats()
+		return t.Hits + p.Hits, t.Misses + p.Misses, t.Size + p.Size
+	})
+	a.syncer = storesync.New(storesync.Options{
+		Source: st, Sink: a.engine, Logger: a.log,
+		Invalidate: []func(){tokens.Invalidate, passwords.Invalidate},
+	})
+	if err := a.syncer.Load(ctx); err != nil {
+		return localAuth{}, err
+	}
+	return localAuth{token: tokens, basic: passwords}, nil
 }
 
 // decisionCacheSize maps DECISION_CACHE_SIZE (0 disables) to the engine's
@@ -195,6 +258,8 @@ func (a *App) Run(ctx context.Context) error {
 		r.Start(ctx)
 	}
 	go a.engine.Watch(ctx)
+	go a.syncer.Run(ctx)
+	defer a.store.Close()
 	err := a.server.Run(ctx)
 	if errors.Is(err, context.Canceled) {
 		err = nil
@@ -213,3 +278,6 @@ func (a *App) Signer() *token.Signer { return a.signer }
 
 // Decider is the decision core every door calls.
 func (a *App) Decider() *decision.Decider { return a.decider }
+
+// Store is the process's store (tests and the admin surface use it).
+func (a *App) Store() store.Store { return a.store }

@@ -25,16 +25,18 @@ import (
 
 // gh is one Gatehouse process running in-process on loopback.
 type gh struct {
-	t      *testing.T
-	app    *app.App
-	conn   *grpc.ClientConn
-	authz  authv3.AuthorizationClient
-	v1     gatehousev1.AuthServiceClient
-	health healthpb.HealthClient
-	base   string // http://127.0.0.1:port
-	logs   *syncBuffer
-	cancel context.CancelFunc
-	done   chan error
+	t       *testing.T
+	app     *app.App
+	conn    *grpc.ClientConn
+	authz   authv3.AuthorizationClient
+	v1      gatehousev1.AuthServiceClient
+	health  healthpb.HealthClient
+	base    string // http://127.0.0.1:port
+	logs    *syncBuffer
+	cancel  context.CancelFunc
+	done    chan error
+	dataDir string
+	stopped sync.Once
 }
 
 type syncBuffer struct {
@@ -88,7 +90,7 @@ func start(t *testing.T, env map[string]string, waitReady bool) *gh {
 		cancel()
 		t.Fatalf("app.New: %v", err)
 	}
-	g := &gh{t: t, app: a, logs: logs, cancel: cancel, done: make(chan error, 1), base: "http://" + a.HTTPAddr()}
+	g := &gh{t: t, app: a, logs: logs, cancel: cancel, done: make(chan error, 1), base: "http://" + a.HTTPAddr(), dataDir: env["DATA_DIR"]}
 	go func() { g.done <- a.Run(ctx) }()
 	g.conn, err = grpc.NewClient("passthrough:///"+a.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -104,7 +106,12 @@ func start(t *testing.T, env map[string]string, waitReady bool) *gh {
 	return g
 }
 
-func (g *gh) stop() {
+// stop ends the process once; later calls do nothing.
+func (g *gh) stop() { g.stopped.Do(g.stopNow) }
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func (g *gh) stopNow() {
 	g.cancel()
 	select {
 	case err := <-g.done:
