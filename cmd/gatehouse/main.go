@@ -47,6 +47,9 @@ func commands() []command {
 		{"group", "groups: create, delete, add, remove, grant, list", func(ctx context.Context, env environment, args []string) error {
 			return runNoun(ctx, env, "group", groupCommands(), args)
 		}},
+		{"client", "OIDC clients: create, delete, list", func(ctx context.Context, env environment, args []string) error {
+			return runNoun(ctx, env, "client", clientCommands(), args)
+		}},
 		{"migrate", "apply the store's migrations", runMigrate},
 	}
 }
