@@ -54,15 +54,11 @@ type Options struct {
 	EvalTimeout time.Duration
 	// PollInterval is how often Dir is checked for changes (default 2s).
 	PollInterval time.Duration
-	// DecisionCacheSize bounds the decision cache (default 10000; negative
-	// disables it). Decisions are cached only for a policy that declares
+	// DecisionCacheSize bounds the decision cache; 0 disables it. Decisions are cached only for a policy that declares
 	// data.gatehouse.decision_cache.enabled: that it decides on the identity
 	// (without volatile claims) and the route alone.
 	DecisionCacheSize int
 }
-
-// DefaultDecisionCacheSize is the decision cache's default bound.
-const DefaultDecisionCacheSize = 10000
 
 // Engine evaluates decisions. It is safe for concurrent use; a reload swaps
 // the whole snapshot atomically, so a request sees one policy from start to
@@ -234,8 +230,8 @@ func (e *Engine) installLocked(ctx context.Context, src *loaded) error {
 		return fmt.Errorf("prepare %s: %w", DecisionQuery, err)
 	}
 	snap := &snapshot{query: pq, router: src.router}
-	if size := e.cacheSize(); src.cacheable && size > 0 {
-		snap.cache, err = lru.New[decisionKey, gatehouse.PolicyResult](size)
+	if src.cacheable && e.opts.DecisionCacheSize > 0 {
+		snap.cache, err = lru.New[decisionKey, gatehouse.PolicyResult](e.opts.DecisionCacheSize)
 		if err != nil {
 			return err
 		}
@@ -243,16 +239,6 @@ func (e *Engine) installLocked(ctx context.Context, src *loaded) error {
 	e.source = src
 	e.snap.Store(snap)
 	return nil
-}
-
-func (e *Engine) cacheSize() int {
-	switch {
-	case e.opts.DecisionCacheSize < 0:
-		return 0
-	case e.opts.DecisionCacheSize == 0:
-		return DefaultDecisionCacheSize
-	}
-	return e.opts.DecisionCacheSize
 }
 
 // CacheStats reports the decision cache's hits, misses and current size.
@@ -333,7 +319,8 @@ func (e *Engine) Evaluate(ctx context.Context, in *gatehouse.PolicyInput) (gateh
 			marker: in.Route.Marker, template: in.Route.Template,
 		}
 		switch {
-		case in.Identity == nil:
+		case in.Identity == nil, in.Identity.Kind == gatehouse.KindAnonymous:
+			// Anonymous identities carry nothing else: no hashing per request.
 			key.identity = anonymousDigest
 		case in.Identity.Digest == [32]byte{}:
 			id := *in.Identity

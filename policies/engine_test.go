@@ -16,7 +16,7 @@ import (
 
 func newDefault(t *testing.T) *Engine {
 	t.Helper()
-	e, err := New(context.Background(), Options{Config: map[string]any{"client_id": "gatehouse", "role_claim": "", "administrator_role": "administrator"}})
+	e, err := New(context.Background(), Options{DecisionCacheSize: 10000, Config: map[string]any{"client_id": "gatehouse", "role_claim": "", "administrator_role": "administrator"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -525,7 +525,7 @@ else := {"allow": false, "status": 403, "reason": "NO"}`)
 		}
 	})
 	t.Run("disabled by size", func(t *testing.T) {
-		e, err := New(ctx, Options{DecisionCacheSize: -1})
+		e, err := New(ctx, Options{DecisionCacheSize: 0})
 		if err != nil {
 			t.Fatal(err)
 		}

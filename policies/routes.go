@@ -163,7 +163,8 @@ func (r *router) add(resource string, res resourceDoc, rt routeDoc, kinds []gate
 		}
 		ep := &endpoint{template: rt.Path, resource: resource, verb: verb, nameIndex: nameIndex, credentials: kinds}
 		if verb == gatehouse.MarkerPublic || verb == gatehouse.MarkerAuthenticated {
-			ep.marker, ep.verb = verb, ""
+			// Marker routes need no permission: no resource, no verb.
+			ep.marker, ep.resource, ep.verb = verb, "", ""
 		}
 		n.endpoints[m] = ep
 	}
@@ -226,9 +227,6 @@ func (r *router) match(method, path string, websocket bool) gatehouse.RouteMatch
 			out := gatehouse.RouteMatch{
 				Resource: ep.resource, Verb: ep.verb, Marker: ep.marker,
 				Template: ep.template, Credentials: ep.credentials,
-			}
-			if ep.marker != "" {
-				out.Resource = ""
 			}
 			if ep.nameIndex >= 0 && ep.nameIndex < n {
 				out.Name = params[ep.nameIndex]

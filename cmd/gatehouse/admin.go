@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -308,7 +309,7 @@ func tokenCreate(ctx context.Context, env environment, st store.Store, args []st
 		}
 		t.Permissions = []string{}
 		for _, p := range strings.Split(*perms, "&") {
-			if !contains(held, p) {
+			if !slices.Contains(held, p) {
 				return fmt.Errorf("%s does not hold %q: a token never carries more than its user", login, p)
 			}
 			t.Permissions = append(t.Permissions, p)
@@ -359,13 +360,4 @@ func when(t time.Time) string {
 		return "-"
 	}
 	return t.UTC().Format(time.RFC3339)
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -152,7 +153,7 @@ func responseTypes(types []string) ([]string, error) {
 			return nil, fmt.Errorf("%w: -r/--response-type %q: none stands alone", errUsage, t)
 		}
 		norm := strings.Join(words, " ")
-		if !contains(out, norm) {
+		if !slices.Contains(out, norm) {
 			out = append(out, norm)
 		}
 	}

@@ -62,7 +62,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *App, err
 		Logger:            log,
 		OnReload:          a.metrics.PolicyReload,
 		EvalTimeout:       cfg.PolicyEvalTimeout,
-		DecisionCacheSize: decisionCacheSize(cfg.DecisionCacheSize),
+		DecisionCacheSize: cfg.DecisionCacheSize,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("POLICY_DIR: %w", err)
@@ -165,15 +165,6 @@ func (a *App) localCredentials(ctx context.Context) (localAuth, error) {
 		return localAuth{}, err
 	}
 	return localAuth{token: tokens, basic: passwords}, nil
-}
-
-// decisionCacheSize maps DECISION_CACHE_SIZE (0 disables) to the engine's
-// option (0 means its default, negative disables).
-func decisionCacheSize(n int) int {
-	if n == 0 {
-		return -1
-	}
-	return n
 }
 
 // issuers lists every issuer whose tokens Gatehouse trusts.
