@@ -342,7 +342,10 @@ func TestRoleBindings(t *testing.T) {
 		wantStatus(t, f.g.decide(req{method: "POST", path: "/api/v3/microservices", headers: bearer(aliceByName)}), 403)
 	})
 	t.Run("RB08 a Group binding matches the lower-cased group", func(t *testing.T) {
-		wantStatus(t, f.g.decide(req{method: "PATCH", path: "/api/v3/iofog/f1", headers: bearer(platform)}), 200)
+		// Bindings land asynchronously (RB-14): wait for this one as well.
+		eventually(t, "group binding honoured", func() bool {
+			return f.g.decide(req{method: "PATCH", path: "/api/v3/iofog/f1", headers: bearer(platform)}).status == 200
+		})
 	})
 	t.Run("RB09 resourceNames limit the rule to instances", func(t *testing.T) {
 		eventually(t, "carol's binding honoured", func() bool {
