@@ -24,6 +24,8 @@ type Store interface {
 	Tokens
 	Roles
 	Clients
+	Agents
+	Claims
 
 	// Version is a counter the store increments on every write to users,
 	// memberships, grants, tokens, roles or bindings. Replicas compare it
@@ -150,4 +152,56 @@ type Clients interface {
 	DeleteClient(ctx context.Context, clientID string) error
 	// ListClients orders by client ID.
 	ListClients(ctx context.Context) ([]gatehouse.Client, error)
+}
+
+// Agents are field agents' credentials: agent records with their public
+// keys, and single-use provisioning keys. Writes to them are not changes for
+// Version: nothing caches them, every agent request reads the store.
+type Agents interface {
+	// CreateAgent stores a with timestamps: an empty ID gets a new UUID, an
+	// empty Name the ID; PublicKey and the use times are kept as given.
+	// ErrAlreadyExists for a taken ID or name.
+	CreateAgent(ctx context.Context, a gatehouse.Agent) (gatehouse.Agent, error)
+	// GetAgent and GetAgentByName return ErrNotFound for an unknown agent.
+	GetAgent(ctx context.Context, id string) (gatehouse.Agent, error)
+	GetAgentByName(ctx context.Context, name string) (gatehouse.Agent, error)
+	// ListAgents orders by name.
+	ListAgents(ctx context.Context) ([]gatehouse.Agent, error)
+	// DeleteAgent removes the agent with its provisioning key; ErrNotFound.
+	DeleteAgent(ctx context.Context, id string) error
+	// TouchAgent records a use in LastActiveAt (the latest time wins);
+	// ErrNotFound for an unknown agent.
+	TouchAgent(ctx context.Context, id string, at time.Time) error
+
+	// PutProvisioningKey stores k (with a new CreatedAt) as the agent's only
+	// key, replacing an earlier one. ErrNotFound for an unknown agent,
+	// ErrAlreadyExists for a digest in use by another agent.
+	PutProvisioningKey(ctx context.Context, k gatehouse.ProvisioningKey) (gatehouse.ProvisioningKey, error)
+	// ProvisioningKey finds a key by digest, expired ones included (the
+	// caller decides). ErrNotFound otherwise.
+	ProvisioningKey(ctx context.Context, digest [32]byte) (gatehouse.ProvisioningKey, error)
+	// ConsumeProvisioningKey deletes the key when it has not expired at now
+	// and applies fn to its agent in the same transaction (ID, Name and
+	// CreatedAt cannot change), returning the updated agent. ErrNotFound
+	// when the key is unknown, expired or already consumed: of concurrent
+	// consumers exactly one succeeds. An error from fn rolls back and keeps
+	// the key.
+	ConsumeProvisioningKey(ctx context.Context, digest [32]byte, now time.Time, fn func(*gatehouse.Agent) error) (gatehouse.Agent, error)
+	// DeleteExpiredProvisioningKeys removes keys expired before the time,
+	// returning how many.
+	DeleteExpiredProvisioningKeys(ctx context.Context, before time.Time) (int, error)
+}
+
+// Claims are single-use identifiers shared by every replica: agent JWT
+// `jti`s, peer token `jti`s. They are not changes for Version.
+type Claims interface {
+	// ClaimOnce records (namespace, id) until expires. It returns an error
+	// wrapping gatehouse.ErrAlreadyExists when the pair was claimed before
+	// and that claim has not expired; an expired claim may be claimed again.
+	// Of concurrent claims of one pair exactly one succeeds, on every
+	// replica.
+	ClaimOnce(ctx context.Context, namespace, id string, expires time.Time) error
+	// DeleteExpiredClaims removes claims that expired before the time,
+	// returning how many.
+	DeleteExpiredClaims(ctx context.Context, before time.Time) (int, error)
 }

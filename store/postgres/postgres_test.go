@@ -165,3 +165,13 @@ func TestListenerReconnects(t *testing.T) {
 		}
 	}
 }
+
+func TestAgents(t *testing.T) { storetest.RunAgents(t, open) }
+
+// TestClaimReplicas races ClaimOnce on two Stores (two pools) on one schema.
+func TestClaimReplicas(t *testing.T) {
+	storetest.RunClaimReplicas(t, func(t *testing.T) (store.Store, store.Store) {
+		cfg := schema(t)
+		return openConfig(t, cfg), openConfig(t, cfg)
+	})
+}

@@ -74,3 +74,14 @@ func TestReopen(t *testing.T) {
 		t.Fatalf("Version after reopen: %d, %v; want %d", v2, err, v)
 	}
 }
+
+func TestAgents(t *testing.T) { storetest.RunAgents(t, open) }
+
+// TestClaimReplicas runs the replica race with one store twice, as the
+// single-replica backend is used.
+func TestClaimReplicas(t *testing.T) {
+	storetest.RunClaimReplicas(t, func(t *testing.T) (store.Store, store.Store) {
+		s := open(t)
+		return s, s
+	})
+}

@@ -156,3 +156,14 @@ func (b *Broadcaster) Close() {
 		close(ch)
 	}
 }
+
+// NewUUID returns a random (version 4) UUID in its canonical lower-case
+// form, the shape of the Controller's fog UUIDs.
+func NewUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
