@@ -1,0 +1,268 @@
+package agent_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-authz/gatehouse"
+	"github.com/gatehouse-authz/gatehouse/authn/agent"
+)
+
+type fakeStore struct {
+	agents  map[string]gatehouse.Agent
+	err     error
+	touched map[string]time.Time
+	calls   int
+}
+
+func (f *fakeStore) GetAgent(_ context.Context, id string) (gatehouse.Agent, error) {
+	f.calls++
+	if f.err != nil {
+		return gatehouse.Agent{}, f.err
+	}
+	a, ok := f.agents[id]
+	if !ok {
+		return gatehouse.Agent{}, fmt.Errorf("agent %q: %w", id, gatehouse.ErrNotFound)
+	}
+	return a, nil
+}
+
+func (f *fakeStore) TouchAgent(_ context.Context, id string, at time.Time) error {
+	f.touched[id] = at
+	return nil
+}
+
+type failingGuard struct{}
+
+func (failingGuard) ClaimOnce(context.Context, string, string, time.Time) error {
+	return errors.New("connection refused")
+}
+
+var now = time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+
+func clock() time.Time { return now }
+
+// sign makes a compact JWS over header and claims with key.
+func sign(t *testing.T, key ed25519.PrivateKey, header, claims map[string]any) string {
+	t.Helper()
+	h, err := json.Marshal(header)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := json.Marshal(claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := base64.RawURLEncoding.EncodeToString(h) + "." + base64.RawURLEncoding.EncodeToString(c)
+	return in + "." + base64.RawURLEncoding.EncodeToString(ed25519.Sign(key, []byte(in)))
+}
+
+type fixture struct {
+	store *fakeStore
+	auth  *agent.Authenticator
+	key   ed25519.PrivateKey
+	n     int
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &fakeStore{touched: map[string]time.Time{}, agents: map[string]gatehouse.Agent{
+		"fog-1":      {ID: "fog-1", Name: "edge", PublicKey: pub},
+		"unprovided": {ID: "unprovided", Name: "new"},
+	}}
+	a, err := agent.New(agent.Options{Store: st, Replay: agent.NewMemory(clock), MaxLifetime: 5 * time.Minute, Leeway: 10 * time.Second, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{store: st, auth: a, key: priv}
+}
+
+// claims returns valid claims for fog-1 with a fresh jti.
+func (f *fixture) claims() map[string]any {
+	f.n++
+	return map[string]any{"sub": "fog-1", "jti": fmt.Sprint("jti-", f.n), "iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Minute).Unix()}
+}
+
+func (f *fixture) token(t *testing.T, edit func(h, c map[string]any)) string {
+	h, c := map[string]any{"alg": "EdDSA", "typ": "JWT"}, f.claims()
+	if edit != nil {
+		edit(h, c)
+	}
+	return sign(t, f.key, h, c)
+}
+
+func (f *fixture) authenticate(tok string) (*gatehouse.Identity, error) {
+	return f.auth.Authenticate(context.Background(), gatehouse.Credential{Scheme: gatehouse.SchemeBearer, Value: tok}, nil)
+}
+
+func TestValidTokenProvesTheAgent(t *testing.T) {
+	f := newFixture(t)
+	id, err := f.authenticate(f.token(t, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id.Kind != gatehouse.KindAgent || id.Subject != "fog-1" || !id.ExpiresAt.Equal(now.Add(time.Minute)) || id.Claims["jti"] != "jti-1" {
+		t.Fatalf("identity %+v", id)
+	}
+	if !f.store.touched["fog-1"].Equal(now) {
+		t.Fatalf("last activity not recorded: %v", f.store.touched)
+	}
+}
+
+func TestReplayedJTIIsRefused(t *testing.T) {
+	f := newFixture(t)
+	tok := f.token(t, nil)
+	if _, err := f.authenticate(tok); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.authenticate(tok)
+	wantCode(t, err, agent.CodeJWTAlreadyUsed, false)
+	// Another agent may use the same jti value: claims are per agent.
+	pub2, priv2, _ := ed25519.GenerateKey(rand.Reader)
+	f.store.agents["fog-2"] = gatehouse.Agent{ID: "fog-2", PublicKey: pub2}
+	c := f.claims()
+	c["sub"], c["jti"] = "fog-2", "jti-1"
+	if _, err := f.authenticate(sign(t, priv2, map[string]any{"alg": "EdDSA"}, c)); err != nil {
+		t.Fatalf("same jti, other agent: %v", err)
+	}
+}
+
+func wantCode(t *testing.T, err error, code string, internal bool) *gatehouse.AuthError {
+	t.Helper()
+	var ae *gatehouse.AuthError
+	if !errors.As(err, &ae) {
+		t.Fatalf("error %v is not an AuthError", err)
+	}
+	if ae.Code != code || ae.Internal != internal {
+		t.Fatalf("code %s internal %v (%v), want %s internal %v", ae.Code, ae.Internal, err, code, internal)
+	}
+	if ae.Message == "" {
+		t.Fatalf("no caller-facing message: %v", err)
+	}
+	return ae
+}
+
+func TestRefusals(t *testing.T) {
+	f := newFixture(t)
+	_, other, _ := ed25519.GenerateKey(rand.Reader)
+	good := f.token(t, nil)
+	parts := strings.Split(good, ".")
+	tampered := parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"fog-1","jti":"x","exp":`+fmt.Sprint(now.Add(time.Minute).Unix())+`}`)) + "." + parts[2]
+	hs := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"HS256"}`)) + "." + parts[1] + "." + parts[2]
+	none := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none"}`)) + "." + parts[1] + "."
+	tests := []struct {
+		name, token, code string
+		reason            gatehouse.Reason
+		store             bool // whether the store may be consulted
+	}{
+		{"empty bearer", "", agent.CodeAuthHeaderInvalid, gatehouse.ReasonCredentialMalformed, false},
+		{"two segments", parts[0] + "." + parts[1], agent.CodeJWTMalformed, gatehouse.ReasonTokenMalformed, false},
+		{"four segments", good + ".x", agent.CodeJWTMalformed, gatehouse.ReasonTokenMalformed, false},
+		{"padding", good + "=", agent.CodeJWTMalformed, gatehouse.ReasonTokenMalformed, false},
+		{"payload not JSON", parts[0] + ".bm90IGpzb24." + parts[2], agent.CodeJWTMalformed, gatehouse.ReasonTokenMalformed, false},
+		{"alg HS256", hs, agent.CodeJWTSignatureInvalid, gatehouse.ReasonTokenAlgorithm, false},
+		{"alg none", none, agent.CodeJWTMalformed, gatehouse.ReasonTokenMalformed, false},
+		{"alg ES256", f.token(t, func(h, _ map[string]any) { h["alg"] = "ES256" }), agent.CodeJWTSignatureInvalid, gatehouse.ReasonTokenAlgorithm, false},
+		{"alg lower-case", f.token(t, func(h, _ map[string]any) { h["alg"] = "eddsa" }), agent.CodeJWTSignatureInvalid, gatehouse.ReasonTokenAlgorithm, false},
+		{"crit header", f.token(t, func(h, _ map[string]any) { h["crit"] = []string{"b64"}; h["b64"] = false }), agent.CodeJWTMalformed, gatehouse.ReasonTokenCritical, false},
+		{"no sub", f.token(t, func(_, c map[string]any) { delete(c, "sub") }), agent.CodeJWTMissingSubject, gatehouse.ReasonTokenMalformed, false},
+		{"numeric sub", f.token(t, func(_, c map[string]any) { c["sub"] = 7 }), agent.CodeJWTMissingSubject, gatehouse.ReasonTokenMalformed, false},
+		{"no exp", f.token(t, func(_, c map[string]any) { delete(c, "exp") }), agent.CodeJWTMalformed, gatehouse.ReasonTokenNoExpiry, false},
+		{"exp as a string", f.token(t, func(_, c map[string]any) { c["exp"] = "soon" }), agent.CodeJWTMalformed, gatehouse.ReasonTokenMalformed, false},
+		{"expired", f.token(t, func(_, c map[string]any) { c["exp"] = now.Add(-time.Minute).Unix() }), agent.CodeJWTExpired, gatehouse.ReasonTokenExpired, false},
+		{"exp beyond the maximum lifetime", f.token(t, func(_, c map[string]any) { delete(c, "iat"); c["exp"] = now.Add(time.Hour).Unix() }), agent.CodeJWTMalformed, agent.ReasonLifetimeTooLong, false},
+		{"exp - iat beyond the maximum lifetime", f.token(t, func(_, c map[string]any) { c["iat"] = now.Add(-time.Hour).Unix() }), agent.CodeJWTMalformed, agent.ReasonLifetimeTooLong, false},
+		{"no jti", f.token(t, func(_, c map[string]any) { delete(c, "jti") }), agent.CodeJWTMalformed, gatehouse.ReasonTokenMalformed, false},
+		{"huge jti", f.token(t, func(_, c map[string]any) { c["jti"] = strings.Repeat("j", 300) }), agent.CodeJWTMalformed, gatehouse.ReasonTokenMalformed, false},
+		{"unknown fog", f.token(t, func(_, c map[string]any) { c["sub"] = "fog-9" }), agent.CodeFogNotFound, agent.ReasonAgentUnknown, true},
+		{"fog without a key", f.token(t, func(_, c map[string]any) { c["sub"] = "unprovided" }), agent.CodePublicKeyNotFound, agent.ReasonAgentKeyNotFound, true},
+		{"signed by another key", sign(t, other, map[string]any{"alg": "EdDSA"}, f.claims()), agent.CodeJWTSignatureInvalid, gatehouse.ReasonTokenSignature, true},
+		{"tampered payload", tampered, agent.CodeJWTSignatureInvalid, gatehouse.ReasonTokenSignature, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := f.store.calls
+			id, err := f.authenticate(tt.token)
+			if id != nil {
+				t.Fatalf("identity %+v with error %v", id, err)
+			}
+			ae := wantCode(t, err, tt.code, false)
+			if ae.Reason != tt.reason {
+				t.Fatalf("reason %s, want %s (%v)", ae.Reason, tt.reason, err)
+			}
+			if !tt.store && f.store.calls != before {
+				t.Fatalf("a token refused on its face reached the store")
+			}
+		})
+	}
+}
+
+func TestStoreOutageIsUnavailable(t *testing.T) {
+	f := newFixture(t)
+	f.store.err = errors.New("dial tcp 127.0.0.1:5432: connection refused")
+	_, err := f.authenticate(f.token(t, nil))
+	if ae := wantCode(t, err, agent.CodeDBUnavailable, true); ae.Reason != gatehouse.ReasonStoreUnavailable {
+		t.Fatalf("reason %s", ae.Reason)
+	}
+
+	// The replay memory failing is an outage too, never an allow.
+	f = newFixture(t)
+	a, err := agent.New(agent.Options{Store: f.store, Replay: failingGuard{}, MaxLifetime: time.Minute, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = a.Authenticate(context.Background(), gatehouse.Credential{Scheme: gatehouse.SchemeBearer, Value: f.token(t, nil)}, nil)
+	wantCode(t, err, agent.CodeDBUnavailable, true)
+}
+
+func TestClockAheadIsRetryable(t *testing.T) {
+	f := newFixture(t)
+	_, err := f.authenticate(f.token(t, func(_, c map[string]any) { c["nbf"] = now.Add(time.Minute).Unix() }))
+	wantCode(t, err, agent.CodeAuthVerificationFailed, true)
+	// Within the leeway it passes.
+	if _, err := f.authenticate(f.token(t, func(_, c map[string]any) { c["nbf"] = now.Add(5 * time.Second).Unix() })); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestNewChecksOptions(t *testing.T) {
+	st := &fakeStore{}
+	for _, o := range []agent.Options{
+		{Replay: agent.NewMemory(nil), MaxLifetime: time.Minute},
+		{Store: st, MaxLifetime: time.Minute},
+		{Store: st, Replay: agent.NewMemory(nil)},
+		{Store: st, Replay: agent.NewMemory(nil), MaxLifetime: time.Minute, Leeway: -time.Second},
+	} {
+		if _, err := agent.New(o); err == nil {
+			t.Errorf("New(%+v) accepted", o)
+		}
+	}
+}
+
+func TestMemoryExpires(t *testing.T) {
+	at := now
+	m := agent.NewMemory(func() time.Time { return at })
+	ctx := context.Background()
+	if err := m.ClaimOnce(ctx, "ns", "a", now.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.ClaimOnce(ctx, "ns", "a", now.Add(time.Minute)); !errors.Is(err, gatehouse.ErrAlreadyExists) {
+		t.Fatalf("second claim: %v", err)
+	}
+	at = now.Add(time.Minute)
+	if err := m.ClaimOnce(ctx, "ns", "a", now.Add(2*time.Minute)); err != nil {
+		t.Fatalf("claim after expiry: %v", err)
+	}
+}
