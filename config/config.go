@@ -48,6 +48,10 @@ type Config struct {
 	LogLevel           slog.Level
 	LogDecisions       bool
 	ShutdownTimeout    time.Duration
+	// AgentJWTMaxLifetime bounds an agent token's exp - iat (and exp - now).
+	AgentJWTMaxLifetime time.Duration
+	// ControllerNamespace is the namespace agent provisioning answers with.
+	ControllerNamespace string
 }
 
 // HeaderNames are the lower-case names of the identity headers.
@@ -99,6 +103,9 @@ func Load(lookup func(string) (string, bool)) (*Config, error) {
 		LogDecisions:    p.boolean("LOG_DECISIONS", true),
 		ShutdownTimeout: p.duration("SHUTDOWN_TIMEOUT", 10*time.Second),
 	}
+
+	c.AgentJWTMaxLifetime = p.duration("AGENT_JWT_MAX_LIFETIME", 10*time.Minute)
+	c.ControllerNamespace = p.str("CONTROLLER_NAMESPACE", "datasance")
 
 	publicName := "CONTROLLER_PUBLIC_URL"
 	public, ok := lookup(publicName)

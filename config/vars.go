@@ -42,4 +42,6 @@ var Vars = []Var{
 	{Name: "LOG_LEVEL", Default: "info", Help: "`debug`, `info`, `warn` or `error`"},
 	{Name: "LOG_DECISIONS", Default: "true", Help: "write one log line per decision"},
 	{Name: "SHUTDOWN_TIMEOUT", Default: "10s", Help: "how long SIGTERM waits for in-flight requests"},
+	{Name: "AGENT_JWT_MAX_LIFETIME", Default: "10m", Help: "longest lifetime (`exp` - `iat`, and `exp` - now) of an agent (fog) JWT; longer ones are refused"},
+	{Name: "CONTROLLER_NAMESPACE", Default: "datasance", Help: "namespace returned to agents by `POST /api/v3/agent/provision`"},
 }

@@ -51,6 +51,9 @@ func commands() []command {
 			return runNoun(ctx, env, "client", clientCommands(), args)
 		}},
 		{"migrate", "apply the store's migrations", runMigrate},
+		{"agent", "agent (fog) credentials: provision-key, list, delete", func(ctx context.Context, env environment, args []string) error {
+			return runNoun(ctx, env, "agent", agentCommands(), args)
+		}},
 	}
 }
 

@@ -89,7 +89,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *App, err
 	if err != nil {
 		return nil, err
 	}
-	chain := authn.NewChain(authn.ChainOptions{Bearer: cached, Token: local.token, Basic: local.basic})
+	agents, err := a.agentAuthenticator()
+	if err != nil {
+		return nil, err
+	}
+	chain := authn.NewChain(authn.ChainOptions{Bearer: cached, Token: local.token, Basic: local.basic, Agent: agents})
 
 	a.decider, err = decision.New(decision.Options{
 		Identifier:   chain,
@@ -218,6 +222,7 @@ func (a *App) remote(ctx context.Context, issuer string) (*jwt.RemoteKeySource, 
 
 // routes mounts the embedded issuer's endpoints.
 func (a *App) routes(mux *http.ServeMux) {
+	a.agentRoutes(mux)
 	if a.signer == nil {
 		return
 	}
@@ -250,6 +255,7 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	go a.engine.Watch(ctx)
 	go a.syncer.Run(ctx)
+	go a.purgeExpired(ctx)
 	defer a.store.Close()
 	err := a.server.Run(ctx)
 	if errors.Is(err, context.Canceled) {
