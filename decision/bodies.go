@@ -40,6 +40,7 @@ const (
 	drfInvalidToken   = "Invalid token."
 	drfInvalidBasic   = "Invalid username/password."
 	agentUnauthorized = "Agent authentication failed"
+	agentNoHeader     = "Authorization header required"
 )
 
 type controllerBody struct {
@@ -74,11 +75,16 @@ func denyBody(fam family, status int, reason gatehouse.Reason, ae *gatehouse.Aut
 		}
 		if ae != nil && ae.Message != "" {
 			b.Message = ae.Message
+		} else if reason == gatehouse.ReasonNoCredential {
+			b.Message = agentNoHeader
 		}
 		if status >= 500 {
 			b = agentBody{Name: "ServiceUnavailableError", Code: "CONTROLLER_AUTH_VERIFICATION_FAILED", Message: msgUnavailable, Retryable: true, Reason: string(reason), DecisionID: dec.ID}
 			if ae != nil && ae.Code != "" {
 				b.Code = ae.Code
+			}
+			if ae != nil && ae.Message != "" {
+				b.Message = ae.Message
 			}
 		} else if status == 403 {
 			b.Message = msgForbidden

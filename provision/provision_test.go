@@ -199,4 +199,3 @@ func TestHandler(t *testing.T) {
 		})
 	}
 }
-

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"strconv"
 	"time"
 
 	"github.com/gatehouse-authz/gatehouse"
@@ -56,7 +57,6 @@ const (
 	algEdDSA         = "EdDSA"
 	typJWT           = "JWT"
 	typJWTMedia      = "application/jwt"
-	jtiSeparator     = "\x00"
 )
 
 // Reasons this package adds to the domain's (gatehouse.Reason values are
@@ -237,8 +237,9 @@ func (a *Authenticator) Authenticate(ctx context.Context, cred gatehouse.Credent
 			fmt.Errorf("agent %s: nbf %s / iat %s in the future", ag.ID, nbf.Format(time.RFC3339), iat.Format(time.RFC3339)))
 	}
 	// Remembered until the token can no longer pass the exp check. The key
-	// includes the agent so one agent's jtis never collide with another's.
-	err = a.opts.Replay.ClaimOnce(ctx, JTINamespace, ag.ID+jtiSeparator+jti, exp.Add(leeway))
+	// includes the agent (length-prefixed, so no two pairs share a key) so
+	// one agent's jtis never collide with another's.
+	err = a.opts.Replay.ClaimOnce(ctx, JTINamespace, strconv.Itoa(len(ag.ID))+":"+ag.ID+":"+jti, exp.Add(leeway))
 	switch {
 	case errors.Is(err, gatehouse.ErrAlreadyExists):
 		return nil, refuse(ReasonTokenReplayed, CodeJWTAlreadyUsed, "Agent JWT already used", "agent %s: jti replayed", ag.ID)
