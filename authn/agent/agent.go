@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-authz/gatehouse"
@@ -175,7 +176,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, cred gatehouse.Credent
 		return nil, refuse(gatehouse.ReasonTokenAlgorithm, CodeJWTSignatureInvalid, "Agent JWT signature invalid", "agent: alg %.20q", hdr.Alg)
 	case hdr.Crit != nil:
 		return nil, refuse(gatehouse.ReasonTokenCritical, CodeJWTMalformed, "Agent JWT is malformed", "agent: crit header")
-	case hdr.Typ != "" && hdr.Typ != typJWT && hdr.Typ != typJWTMedia:
+	case hdr.Typ != "" && !strings.EqualFold(hdr.Typ, typJWT) && !strings.EqualFold(hdr.Typ, typJWTMedia):
 		return nil, refuse(gatehouse.ReasonTokenMalformed, CodeJWTMalformed, "Agent JWT is malformed", "agent: typ %.20q", hdr.Typ)
 	}
 	var c claims
