@@ -72,7 +72,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *App, err
 	if err != nil {
 		return nil, err
 	}
-	verifier, err := jwt.New(jwt.Options{Issuers: issuers, Leeway: cfg.JWTLeeway, Logger: log})
+	leeway := cfg.JWTLeeway
+	if leeway == 0 {
+		leeway = -1 // JWT_LEEWAY=0 means none; jwt.Options reads zero as its default
+	}
+	verifier, err := jwt.New(jwt.Options{Issuers: issuers, Leeway: leeway, Logger: log})
 	if err != nil {
 		return nil, err
 	}
