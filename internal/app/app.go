@@ -144,12 +144,15 @@ func (a *App) localCredentials(ctx context.Context) (localAuth, error) {
 	if err := st.SyncEnvTokens(ctx, lines); err != nil {
 		return localAuth{}, fmt.Errorf("AUTH_TOKENS: %w", err)
 	}
-	opts := authn.CacheOptions{Size: a.cfg.IdentityCacheSize, MaxTTL: a.cfg.IdentityCacheTTL}
-	tokens, err := authn.NewCached(apitoken.New(st, nil, a.log), opts)
+	// Store-backed identities: each store call bounded on the Check path,
+	// cached at most StoreBackedMaxTTL (docs/reliability.md, promise 3).
+	checkStore := authn.WithStoreDeadline(st, authn.DefaultStoreDeadline)
+	opts := authn.CacheOptions{Size: a.cfg.IdentityCacheSize, MaxTTL: min(a.cfg.IdentityCacheTTL, authn.StoreBackedMaxTTL)}
+	tokens, err := authn.NewCached(apitoken.New(checkStore, nil, a.log), opts)
 	if err != nil {
 		return localAuth{}, err
 	}
-	b, err := basic.New(st, password.DefaultParams())
+	b, err := basic.New(checkStore, password.DefaultParams())
 	if err != nil {
 		return localAuth{}, err
 	}
