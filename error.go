@@ -12,6 +12,10 @@ var (
 	ErrConflict      = errors.New("conflict")
 )
 
+// ErrPanic marks an error made from a recovered panic, so the decision core
+// can count it (gatehouse_panics_recovered_total) whoever recovered it.
+var ErrPanic = errors.New("panic recovered")
+
 // AuthError is an authenticator's refusal: a stable reason for the caller and
 // the underlying error for the log. Internal reports a failure to decide
 // (unreachable keys or store) rather than a bad credential: the core answers

@@ -123,7 +123,7 @@ func (c *Chain) agent(ctx context.Context, cred gatehouse.Credential, req *gateh
 func authenticate(ctx context.Context, a gatehouse.Authenticator, cred gatehouse.Credential, req *gatehouse.Request) (id *gatehouse.Identity, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			id, err = nil, gatehouse.Unavailable(gatehouse.ReasonInternal, fmt.Errorf("authn: authenticator %T panicked: %v", a, p))
+			id, err = nil, gatehouse.Unavailable(gatehouse.ReasonInternal, fmt.Errorf("authn: authenticator %T: %w: %v", a, gatehouse.ErrPanic, p))
 		}
 	}()
 	id, err = a.Authenticate(ctx, cred, req)

@@ -110,6 +110,9 @@ func (d *Decider) Decide(ctx context.Context, req *gatehouse.Request) (dec gateh
 	if err != nil {
 		ae := gatehouse.AsAuthError(err)
 		detail = err
+		if errors.Is(err, gatehouse.ErrPanic) && d.opts.Observer != nil {
+			d.opts.Observer.Panicked() // recovered below us, counted here
+		}
 		switch {
 		case ae.Internal:
 			d.deny(&dec, cred, http503, ae.Reason, ae)

@@ -60,6 +60,9 @@ func newFixture(t testing.TB, fo fixtureOpts) *fixture {
 		HTTPClient:        iss.HTTPClient(),
 		AllowInsecureHTTP: true, // plain HTTP on 127.0.0.1
 		Now:               clk.Now,
+		// Callers wait for the fetch their unknown kid caused, however slow
+		// a loaded machine makes it (the 150ms default has its own test).
+		UnknownKIDMaxWait: time.Minute,
 	}
 	if fo.remote != nil {
 		fo.remote(&ro)

@@ -22,6 +22,7 @@ const (
 	DefaultFetchTimeout          = 5 * time.Second
 	DefaultMaxBodyBytes          = 1 << 20
 	DefaultMaxStaleness          = 24 * time.Hour
+	DefaultUnknownKIDMaxWait     = 150 * time.Millisecond
 
 	minMaxAge      = 5 * time.Minute
 	maxMaxAge      = 24 * time.Hour
@@ -49,6 +50,12 @@ type RemoteOptions struct {
 	// UnknownKIDMinInterval is the least time between two fetches caused by
 	// unknown kids (or any fetch). Default 10s.
 	UnknownKIDMinInterval time.Duration
+	// UnknownKIDMaxWait bounds how long a Check with an unknown kid waits
+	// for the fetch it caused (or joined); the fetch itself runs on, up to
+	// FetchTimeout, in the background. It keeps the Check under Envoy's
+	// 200ms default timeout, past which failure_mode_allow would let the
+	// request through. Default 150ms.
+	UnknownKIDMaxWait time.Duration
 	// FetchTimeout bounds one discovery + JWKS fetch. Default 5s.
 	FetchTimeout time.Duration
 	// MaxBodyBytes bounds each response body. Default 1 MiB.
@@ -116,6 +123,9 @@ func NewRemote(ctx context.Context, opts RemoteOptions) (*RemoteKeySource, error
 	}
 	if opts.FetchTimeout <= 0 {
 		opts.FetchTimeout = DefaultFetchTimeout
+	}
+	if opts.UnknownKIDMaxWait <= 0 {
+		opts.UnknownKIDMaxWait = DefaultUnknownKIDMaxWait
 	}
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = DefaultMaxBodyBytes
@@ -214,9 +224,9 @@ func (r *RemoteKeySource) Refresh(ctx context.Context) error {
 
 // RefreshUnknownKID fetches again unless a fetch started less than
 // UnknownKIDMinInterval ago, in which case the current set is returned at
-// once; callers arriving while a fetch is in flight wait for it (bounded by
-// ctx). However many requests carry unknown kids, the issuer sees at most one
-// fetch per interval.
+// once; callers arriving while a fetch is in flight wait for it, bounded by
+// ctx and UnknownKIDMaxWait. However many requests carry unknown kids, the
+// issuer sees at most one fetch per interval.
 func (r *RemoteKeySource) RefreshUnknownKID(ctx context.Context) *KeySet {
 	r.mu.Lock()
 	f := r.inflight
@@ -228,9 +238,12 @@ func (r *RemoteKeySource) RefreshUnknownKID(ctx context.Context) *KeySet {
 		f = r.startLocked()
 	}
 	r.mu.Unlock()
+	wait := time.NewTimer(r.opts.UnknownKIDMaxWait)
+	defer wait.Stop()
 	select {
 	case <-f.done:
 	case <-ctx.Done():
+	case <-wait.C:
 	}
 	return r.Keys()
 }

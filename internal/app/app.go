@@ -72,7 +72,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *App, err
 	if err != nil {
 		return nil, err
 	}
-	verifier, err := jwt.New(jwt.Options{Issuers: issuers, Leeway: cfg.JWTLeeway, Logger: log})
+	leeway := cfg.JWTLeeway
+	if leeway == 0 {
+		leeway = -1 // JWT_LEEWAY=0 means none; jwt.Options reads zero as its default
+	}
+	verifier, err := jwt.New(jwt.Options{Issuers: issuers, Leeway: leeway, Logger: log})
 	if err != nil {
 		return nil, err
 	}
@@ -144,12 +148,15 @@ func (a *App) localCredentials(ctx context.Context) (localAuth, error) {
 	if err := st.SyncEnvTokens(ctx, lines); err != nil {
 		return localAuth{}, fmt.Errorf("AUTH_TOKENS: %w", err)
 	}
-	opts := authn.CacheOptions{Size: a.cfg.IdentityCacheSize, MaxTTL: a.cfg.IdentityCacheTTL}
-	tokens, err := authn.NewCached(apitoken.New(st, nil, a.log), opts)
+	// Store-backed identities: each store call bounded on the Check path,
+	// cached at most StoreBackedMaxTTL (docs/reliability.md, promise 3).
+	checkStore := authn.WithStoreDeadline(st, authn.DefaultStoreDeadline)
+	opts := authn.CacheOptions{Size: a.cfg.IdentityCacheSize, MaxTTL: min(a.cfg.IdentityCacheTTL, authn.StoreBackedMaxTTL)}
+	tokens, err := authn.NewCached(apitoken.New(checkStore, nil, a.log), opts)
 	if err != nil {
 		return localAuth{}, err
 	}
-	b, err := basic.New(st, password.DefaultParams())
+	b, err := basic.New(checkStore, password.DefaultParams())
 	if err != nil {
 		return localAuth{}, err
 	}

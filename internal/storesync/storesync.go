@@ -106,14 +106,20 @@ func (s *Syncer) Run(ctx context.Context) {
 				continue
 			}
 		case <-t.C:
-			v, err := s.opts.Source.Version(ctx)
-			if err != nil {
+		}
+		// A signal may be no change at all (the listener reconnecting after
+		// the database came back): reload, and empty the identity caches,
+		// only when the version moved, so a recovering database is not met
+		// by every cached credential at once.
+		v, err := s.opts.Source.Version(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
 				s.opts.Logger.WarnContext(ctx, "store version unreadable; keeping the last roles and bindings", "error", err)
-				continue
 			}
-			if v == s.version {
-				continue
-			}
+			continue
+		}
+		if v == s.version {
+			continue
 		}
 		if err := s.Load(ctx); err != nil && ctx.Err() == nil {
 			s.opts.Logger.ErrorContext(ctx, "reloading roles and bindings failed; the last ones keep serving", "error", err)

@@ -1,0 +1,112 @@
+package decision_test
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-authz/gatehouse"
+	"github.com/gatehouse-authz/gatehouse/authn"
+	"github.com/gatehouse-authz/gatehouse/decision"
+)
+
+// authFunc is an authenticator made of a function, to inject faults.
+type authFunc func(ctx context.Context) (*gatehouse.Identity, error)
+
+func (f authFunc) Authenticate(ctx context.Context, _ gatehouse.Credential, _ *gatehouse.Request) (*gatehouse.Identity, error) {
+	return f(ctx)
+}
+
+// allowAll is a policy that allows every authenticated identity, and fails
+// as told: the faults must still come out as denials.
+type allowAll struct {
+	err   error
+	panic bool
+}
+
+func (allowAll) Route(string, string, bool) gatehouse.RouteMatch {
+	return gatehouse.RouteMatch{Resource: "microservices", Verb: "list", Template: "/api/v3/microservices"}
+}
+
+func (p allowAll) Evaluate(_ context.Context, in *gatehouse.PolicyInput) (gatehouse.PolicyResult, error) {
+	if p.panic {
+		panic("policy exploded")
+	}
+	if p.err != nil {
+		return gatehouse.PolicyResult{}, p.err
+	}
+	return gatehouse.PolicyResult{Allow: in.Identity.Authenticated(), Status: 200, Subject: in.Identity.Subject}, nil
+}
+
+type observer struct{ decided, panicked atomic.Int64 }
+
+func (o *observer) Decided(*gatehouse.Decision, time.Duration) { o.decided.Add(1) }
+func (o *observer) Panicked()                                  { o.panicked.Add(1) }
+
+var okUser = func(context.Context) (*gatehouse.Identity, error) {
+	return &gatehouse.Identity{Kind: gatehouse.KindUser, Subject: "alice"}, nil
+}
+
+// TestPromise1_FaultsDenyInBand injects every fault the decision core can
+// meet below it — a panic in an authenticator or in the policy, a deadline,
+// an unreachable store or key set, a policy error, an authenticator that
+// returns nothing — into a real authn.Chain, and requires a 503 deny (a
+// normal decision, never an allow), with recovered panics counted.
+func TestPromise1_FaultsDenyInBand(t *testing.T) {
+	tests := []struct {
+		name       string
+		auth       authFunc
+		policy     allowAll
+		wantReason gatehouse.Reason
+		wantPanics int64
+	}{
+		{"authenticator panics", func(context.Context) (*gatehouse.Identity, error) { panic("authenticator exploded") }, allowAll{}, gatehouse.ReasonInternal, 1},
+		{"authenticator panics with nil", func(context.Context) (*gatehouse.Identity, error) { var m map[string]int; m["x"]++; return nil, nil }, allowAll{}, gatehouse.ReasonInternal, 1},
+		{"authenticator deadline", func(ctx context.Context) (*gatehouse.Identity, error) { return nil, context.DeadlineExceeded }, allowAll{}, gatehouse.ReasonDeadline, 0},
+		{"store unreachable", func(context.Context) (*gatehouse.Identity, error) {
+			return nil, gatehouse.Unavailable(gatehouse.ReasonStoreUnavailable, errors.New("dial tcp: connection refused"))
+		}, allowAll{}, gatehouse.ReasonStoreUnavailable, 0},
+		{"keys unavailable", func(context.Context) (*gatehouse.Identity, error) {
+			return nil, gatehouse.Unavailable(gatehouse.ReasonKeysUnavailable, errors.New("no keys"))
+		}, allowAll{}, gatehouse.ReasonKeysUnavailable, 0},
+		{"authenticator returns nothing", func(context.Context) (*gatehouse.Identity, error) { return nil, nil }, allowAll{}, gatehouse.ReasonInternal, 0},
+		{"untyped authenticator error", func(context.Context) (*gatehouse.Identity, error) { return nil, errors.New("driver: bad connection") }, allowAll{}, gatehouse.ReasonInternal, 0},
+		{"policy error", okUser, allowAll{err: errors.New("eval_conflict_error")}, gatehouse.ReasonPolicyError, 0},
+		{"policy deadline", okUser, allowAll{err: context.DeadlineExceeded}, gatehouse.ReasonDeadline, 0},
+		{"policy panics", okUser, allowAll{panic: true}, gatehouse.ReasonInternal, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			obs := &observer{}
+			d, err := decision.New(decision.Options{
+				Identifier: authn.NewChain(authn.ChainOptions{Bearer: tt.auth, Token: tt.auth, Basic: tt.auth}),
+				Policy:     tt.policy,
+				Headers:    decision.HeaderNames{Subject: "x-s", Groups: "x-g", Kind: "x-k", DecisionID: "x-d"},
+				Observer:   obs,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, authz := range []string{"Bearer a.b.c", "Token abc", "Basic dTpw"} {
+				dec := d.Decide(context.Background(), &gatehouse.Request{
+					Method: "GET", Path: "/api/v3/microservices",
+					Headers: map[string]string{"authorization": authz},
+				})
+				if dec.Allow || dec.Status != 503 || dec.Reason != tt.wantReason {
+					t.Fatalf("%s: allow=%v status=%d reason=%s; want a 503 deny %s", authz, dec.Allow, dec.Status, dec.Reason, tt.wantReason)
+				}
+				if len(dec.Body) == 0 || dec.ID == "" {
+					t.Fatalf("%s: deny without body or decision id: %+v", authz, dec)
+				}
+			}
+			if got := obs.panicked.Load(); got != 3*tt.wantPanics {
+				t.Fatalf("panics counted %d, want %d", got, 3*tt.wantPanics)
+			}
+			if got := obs.decided.Load(); got != 3 {
+				t.Fatalf("decisions recorded %d, want 3", got)
+			}
+		})
+	}
+}
