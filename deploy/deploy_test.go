@@ -93,7 +93,7 @@ func TestEnvoyConfigs(t *testing.T) {
 // pass every other test here.
 func TestBrokenCopiesFail(t *testing.T) {
 	var cases []mutation
-	for _, kind := range [][]mutation{envoyMutations()} {
+	for _, kind := range [][]mutation{envoyMutations(), dockerMutations()} {
 		cases = append(cases, kind...)
 	}
 	for _, c := range cases {
@@ -137,3 +137,5 @@ func envoyMutations() []mutation {
 }
 
 func envoyLoader(b []byte) error { _, err := loadEnvoy(b); return err }
+
+func readFile(p string) ([]byte, error) { return os.ReadFile(p) }

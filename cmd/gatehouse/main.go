@@ -51,6 +51,7 @@ func commands() []command {
 			return runNoun(ctx, env, "client", clientCommands(), args)
 		}},
 		{"migrate", "apply the store's migrations", runMigrate},
+		{"healthcheck", "probe the local server's /healthz (or /readyz); exit 0 when healthy", runHealthcheck},
 	}
 }
 
