@@ -48,6 +48,8 @@ type Config struct {
 	LogLevel           slog.Level
 	LogDecisions       bool
 	ShutdownTimeout    time.Duration
+	// Ops: forward-auth proxies, tracing, pprof, decision log (ops.go).
+	Ops Operations
 }
 
 // HeaderNames are the lower-case names of the identity headers.
@@ -99,6 +101,7 @@ func Load(lookup func(string) (string, bool)) (*Config, error) {
 		LogDecisions:    p.boolean("LOG_DECISIONS", true),
 		ShutdownTimeout: p.duration("SHUTDOWN_TIMEOUT", 10*time.Second),
 	}
+	c.Ops = p.operations()
 
 	publicName := "CONTROLLER_PUBLIC_URL"
 	public, ok := lookup(publicName)

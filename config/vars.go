@@ -42,4 +42,11 @@ var Vars = []Var{
 	{Name: "LOG_LEVEL", Default: "info", Help: "`debug`, `info`, `warn` or `error`"},
 	{Name: "LOG_DECISIONS", Default: "true", Help: "write one log line per decision"},
 	{Name: "SHUTDOWN_TIMEOUT", Default: "10s", Help: "how long SIGTERM waits for in-flight requests"},
+	{Name: "FORWARD_AUTH_TRUSTED_PROXIES", Help: "comma list of proxy IPs or CIDRs allowed to call the HTTP forward-auth door (`/ext_authz/…` for Envoy's HTTP ext_authz, `/forward-auth` for nginx, Traefik, Caddy); empty turns the door off"},
+	{Name: "OTEL_EXPORTER_OTLP_ENDPOINT", Help: "OTLP/gRPC collector (`host:port` or `https://host:port`); when set, every decision is a span (trace context taken from the request headers)"},
+	{Name: "OTEL_EXPORTER_OTLP_INSECURE", Default: "false", Help: "send spans to the collector without TLS"},
+	{Name: "OTEL_SERVICE_NAME", Default: "gatehouse", Help: "`service.name` of the spans"},
+	{Name: "OTEL_TRACES_SAMPLER_ARG", Default: "1", Help: "fraction of decisions traced when no parent decides (0 to 1)"},
+	{Name: "PPROF_ADDR", Help: "listen address of `net/http/pprof` on its own listener (keep it on loopback); empty: off"},
+	{Name: "DECISION_LOG_FILE", Help: "append the decision log (JSON lines, credentials masked) to this file instead of stderr"},
 }
