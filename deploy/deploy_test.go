@@ -93,7 +93,7 @@ func TestEnvoyConfigs(t *testing.T) {
 // pass every other test here.
 func TestBrokenCopiesFail(t *testing.T) {
 	var cases []mutation
-	for _, kind := range [][]mutation{envoyMutations(), dockerMutations(), proxyMutations(), kubeMutations()} {
+	for _, kind := range [][]mutation{envoyMutations(), dockerMutations(), proxyMutations(), kubeMutations(), istioMutations(t)} {
 		cases = append(cases, kind...)
 	}
 	for _, c := range cases {
