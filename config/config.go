@@ -52,6 +52,8 @@ type Config struct {
 	AgentJWTMaxLifetime time.Duration
 	// ControllerNamespace is the namespace agent provisioning answers with.
 	ControllerNamespace string
+	// Ops: forward-auth proxies, tracing, pprof, decision log (ops.go).
+	Ops Operations
 }
 
 // HeaderNames are the lower-case names of the identity headers.
@@ -103,6 +105,7 @@ func Load(lookup func(string) (string, bool)) (*Config, error) {
 		LogDecisions:    p.boolean("LOG_DECISIONS", true),
 		ShutdownTimeout: p.duration("SHUTDOWN_TIMEOUT", 10*time.Second),
 	}
+	c.Ops = p.operations()
 
 	c.AgentJWTMaxLifetime = p.duration("AGENT_JWT_MAX_LIFETIME", 10*time.Minute)
 	c.ControllerNamespace = p.str("CONTROLLER_NAMESPACE", "datasance")

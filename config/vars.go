@@ -44,4 +44,11 @@ var Vars = []Var{
 	{Name: "SHUTDOWN_TIMEOUT", Default: "10s", Help: "how long SIGTERM waits for in-flight requests"},
 	{Name: "AGENT_JWT_MAX_LIFETIME", Default: "10m", Help: "longest lifetime (`exp` - `iat`, and `exp` - now) of an agent (fog) JWT; longer ones are refused"},
 	{Name: "CONTROLLER_NAMESPACE", Default: "datasance", Help: "namespace returned to agents by `POST /api/v3/agent/provision`"},
+	{Name: "FORWARD_AUTH_TRUSTED_PROXIES", Help: "comma list of proxy IPs or CIDRs allowed to call the HTTP forward-auth door (`/ext_authz/…` for Envoy's HTTP ext_authz, `/forward-auth` for nginx, Traefik, Caddy); empty turns the door off"},
+	{Name: "OTEL_EXPORTER_OTLP_ENDPOINT", Help: "OTLP/gRPC collector (`host:port` or `https://host:port`); when set, every decision is a span (trace context taken from the request headers)"},
+	{Name: "OTEL_EXPORTER_OTLP_INSECURE", Default: "false", Help: "send spans to the collector without TLS"},
+	{Name: "OTEL_SERVICE_NAME", Default: "gatehouse", Help: "`service.name` of the spans"},
+	{Name: "OTEL_TRACES_SAMPLER_ARG", Default: "1", Help: "fraction of decisions traced when no parent decides (0 to 1)"},
+	{Name: "PPROF_ADDR", Help: "listen address of `net/http/pprof` on its own listener (keep it on loopback); empty: off"},
+	{Name: "DECISION_LOG_FILE", Help: "append the decision log (JSON lines, credentials masked) to this file instead of stderr"},
 }

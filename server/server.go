@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"runtime"
 	"time"
 
@@ -32,6 +33,7 @@ import (
 	"github.com/gatehouse-authz/gatehouse"
 	gatehousev1 "github.com/gatehouse-authz/gatehouse/proto/gatehouse/v1"
 	"github.com/gatehouse-authz/gatehouse/server/extauthz"
+	"github.com/gatehouse-authz/gatehouse/server/forwardauth"
 	"github.com/gatehouse-authz/gatehouse/server/gateway"
 	"github.com/gatehouse-authz/gatehouse/server/grpcapi"
 )
@@ -56,6 +58,9 @@ type Options struct {
 	// ShutdownTimeout bounds the graceful stop.
 	ShutdownTimeout time.Duration
 	OnPanic         func()
+	// ForwardAuthTrustedProxies enables the HTTP forward-auth door
+	// (/ext_authz/…, /forward-auth) for these peers; empty: off.
+	ForwardAuthTrustedProxies []netip.Prefix
 }
 
 // Server is a running Gatehouse process.
@@ -127,6 +132,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	mux.HandleFunc("GET /readyz", s.serveReady)
 	if opts.Registry != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{}))
+	}
+	if len(opts.ForwardAuthTrustedProxies) > 0 {
+		forwardauth.New(opts.Decider, opts.ForwardAuthTrustedProxies).Register(mux)
 	}
 	if opts.Routes != nil {
 		opts.Routes(mux)

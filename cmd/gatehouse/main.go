@@ -54,6 +54,7 @@ func commands() []command {
 		{"agent", "agent (fog) credentials: provision-key, list, delete", func(ctx context.Context, env environment, args []string) error {
 			return runNoun(ctx, env, "agent", agentCommands(), args)
 		}},
+		{"healthcheck", "probe the local server's /healthz (or /readyz); exit 0 when healthy", runHealthcheck},
 	}
 }
 

@@ -121,6 +121,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *App, err
 		Routes:          a.routes,
 		ShutdownTimeout: cfg.ShutdownTimeout,
 		OnPanic:         a.metrics.Panicked,
+
+		ForwardAuthTrustedProxies: cfg.Ops.ForwardAuthTrustedProxies,
 	})
 	if err != nil {
 		return nil, err
