@@ -17,7 +17,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"runtime"
 	"time"
 
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
@@ -99,10 +98,11 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	s.grpc = grpc.NewServer(
 		grpc.ChainUnaryInterceptor(grpcapi.RecoverUnary(opts.Logger, opts.OnPanic)),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
-		// A fixed pool of stream workers instead of a goroutine per call, and
-		// write buffers shared between connections: less CPU and memory per
-		// decision under Envoy's many concurrent calls.
-		grpc.NumStreamWorkers(uint32(runtime.GOMAXPROCS(0))),
+		// Write buffers shared between connections: less memory per
+		// connection under Envoy's many concurrent calls. No stream-worker
+		// pool (grpc.NumStreamWorkers): with a pool of GOMAXPROCS workers a
+		// call waits behind the ones ahead of it, and at a fixed 2 000 req/s
+		// the p99 went from ~5 ms (a goroutine per call) to ~150 ms.
 		grpc.SharedWriteBuffer(true),
 	)
 	authv3.RegisterAuthorizationServer(s.grpc, extauthz.New(opts.Decider))

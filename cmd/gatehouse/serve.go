@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse-authz/gatehouse/config"
 	"github.com/gatehouse-authz/gatehouse/internal/app"
+	"github.com/gatehouse-authz/gatehouse/internal/gctune"
 )
 
 func runServe(ctx context.Context, env environment, args []string) error {
@@ -30,6 +31,7 @@ func runServe(ctx context.Context, env environment, args []string) error {
 		return fmt.Errorf("configuration: %w", err)
 	}
 	log := slog.New(slog.NewJSONHandler(env.stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	log.Info("garbage collector", "settings", gctune.Apply(env.lookup).String())
 	a, err := app.New(ctx, cfg, log)
 	if err != nil {
 		return err
