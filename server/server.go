@@ -56,6 +56,13 @@ type Options struct {
 	// ShutdownTimeout bounds the graceful stop.
 	ShutdownTimeout time.Duration
 	OnPanic         func()
+	// Unary and Stream interceptors run after panic recovery, for every gRPC
+	// call (the REST gateway dials this same server, so REST calls too).
+	Unary  []grpc.UnaryServerInterceptor
+	Stream []grpc.StreamServerInterceptor
+	// Register adds more gRPC services (AdminService, ...); their names are
+	// reported by health like the built-in ones.
+	Register func(s *grpc.Server) (services []string)
 }
 
 // Server is a running Gatehouse process.
@@ -92,7 +99,8 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 
 	s.grpc = grpc.NewServer(
-		grpc.ChainUnaryInterceptor(grpcapi.RecoverUnary(opts.Logger, opts.OnPanic)),
+		grpc.ChainUnaryInterceptor(append([]grpc.UnaryServerInterceptor{grpcapi.RecoverUnary(opts.Logger, opts.OnPanic)}, opts.Unary...)...),
+		grpc.ChainStreamInterceptor(opts.Stream...),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 		// A fixed pool of stream workers instead of a goroutine per call, and
 		// write buffers shared between connections: less CPU and memory per
@@ -105,6 +113,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
 	s.services = []string{"", "envoy.service.auth.v3.Authorization", "gatehouse.v1.AuthService"}
+	if opts.Register != nil {
+		s.services = append(s.services, opts.Register(s.grpc)...)
+	}
 	s.setServing(false)
 
 	// The gateway talks to our own gRPC server, so REST shares its interceptors.

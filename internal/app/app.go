@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"strings"
 
+	"google.golang.org/grpc"
+
 	"github.com/gatehouse-authz/gatehouse"
 	"github.com/gatehouse-authz/gatehouse/authn"
 	"github.com/gatehouse-authz/gatehouse/authn/apitoken"
@@ -23,7 +25,9 @@ import (
 	"github.com/gatehouse-authz/gatehouse/internal/storesync"
 	"github.com/gatehouse-authz/gatehouse/internal/telemetry"
 	"github.com/gatehouse-authz/gatehouse/policies"
+	gatehousev1 "github.com/gatehouse-authz/gatehouse/proto/gatehouse/v1"
 	"github.com/gatehouse-authz/gatehouse/server"
+	"github.com/gatehouse-authz/gatehouse/server/admin"
 	"github.com/gatehouse-authz/gatehouse/server/oidc"
 	"github.com/gatehouse-authz/gatehouse/store"
 	"github.com/gatehouse-authz/gatehouse/token"
@@ -41,6 +45,8 @@ type App struct {
 	syncer  *storesync.Syncer
 	decider *decision.Decider
 	server  *server.Server
+	// controller serves the Controller's /api/v3/roles and /rolebindings.
+	controller *admin.Controller
 }
 
 // New builds every part and binds the listeners; Run serves.
@@ -103,6 +109,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *App, err
 		return nil, err
 	}
 
+	adminSvc := admin.New(admin.Options{
+		Store: a.store, Codenames: a.engine.Codenames, AllowInsecureHTTP: cfg.InsecureAllowHTTP, Logger: log,
+	})
+	authorizer := admin.NewAuthorizer(a.decider)
+	a.controller = admin.NewController(adminSvc, a.decider)
+
 	a.server, err = server.New(ctx, server.Options{
 		GRPCAddr:        cfg.GRPCAddr,
 		HTTPAddr:        cfg.HTTPAddr,
@@ -113,6 +125,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *App, err
 		Routes:          a.routes,
 		ShutdownTimeout: cfg.ShutdownTimeout,
 		OnPanic:         a.metrics.Panicked,
+		Unary:           []grpc.UnaryServerInterceptor{authorizer.Unary},
+		Stream:          []grpc.StreamServerInterceptor{authorizer.Stream},
+		Register: func(s *grpc.Server) []string {
+			gatehousev1.RegisterAdminServiceServer(s, adminSvc)
+			return []string{"gatehouse.v1.AdminService"}
+		},
 	})
 	if err != nil {
 		return nil, err
@@ -218,6 +236,9 @@ func (a *App) remote(ctx context.Context, issuer string) (*jwt.RemoteKeySource, 
 
 // routes mounts the embedded issuer's endpoints.
 func (a *App) routes(mux *http.ServeMux) {
+	if a.controller != nil {
+		a.controller.Register(mux)
+	}
 	if a.signer == nil {
 		return
 	}
