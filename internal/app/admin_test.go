@@ -305,6 +305,10 @@ func TestAdminUsersGroupsGrants(t *testing.T) {
 		if code != 200 || !strings.Contains(body, "view_show") {
 			t.Fatalf("%d %s", code, body)
 		}
+		code, body = a.g.rest("POST", "/v1/admin/groups/Host/grants:revoke", `{"codenames":["view_show"]}`, auth)
+		if code != 200 || strings.Contains(body, "view_show") {
+			t.Fatalf("%d %s", code, body)
+		}
 		code, body = a.g.rest("DELETE", "/v1/admin/users/rest-user", "", auth)
 		if code != 200 {
 			t.Fatalf("%d %s", code, body)
