@@ -18,7 +18,8 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 
-	"github.com/gatehouse-authz/gatehouse/internal/testenv"
+	"github.com/gatehouse-authz/gatehouse/internal/app"
+	"github.com/gatehouse-authz/gatehouse/internal/secret"
 	"github.com/gatehouse-authz/gatehouse/policies"
 	gatehousev1 "github.com/gatehouse-authz/gatehouse/proto/gatehouse/v1"
 )
@@ -555,4 +556,89 @@ func TestRB09RoleMadeThroughTheAPI(t *testing.T) {
 	wantStatus(t, f.g.decide(req{method: "GET", path: "/api/v3/microservices/abc", headers: bearer(other)}), 403)
 }
 
-var _ = testenv.CI
+// TestRB10AdminService: the same rules over gRPC and the gateway's
+// /v1/admin/roles and /v1/admin/rolebindings.
+func TestRB10AdminService(t *testing.T) {
+	a := newAdminGH(t)
+	ctx := as(t, "Bearer "+a.root)
+	c := a.admin
+	rule := []*gatehousev1.RoleRule{{ApiGroups: []string{""}, Resources: []string{"microservices"}, Verbs: []string{"get"}}}
+	tests := []struct {
+		name string
+		call func() error
+		code codes.Code
+	}{
+		{"create", func() error {
+			_, err := c.CreateRole(ctx, &gatehousev1.CreateRoleRequest{Role: &gatehousev1.Role{Name: "reader", Rules: rule}})
+			return err
+		}, codes.OK},
+		{"duplicate", func() error {
+			_, err := c.CreateRole(ctx, &gatehousev1.CreateRoleRequest{Role: &gatehousev1.Role{Name: "reader", Rules: rule}})
+			return err
+		}, codes.AlreadyExists},
+		{"system role name", func() error {
+			_, err := c.CreateRole(ctx, &gatehousev1.CreateRoleRequest{Role: &gatehousev1.Role{Name: "agent-admin", Rules: rule}})
+			return err
+		}, codes.InvalidArgument},
+		{"update a system role", func() error {
+			_, err := c.UpdateRole(ctx, &gatehousev1.UpdateRoleRequest{Name: "admin", Rules: rule})
+			return err
+		}, codes.InvalidArgument},
+		{"unknown role", func() error { _, err := c.GetRole(ctx, &gatehousev1.GetRoleRequest{Name: "nope"}); return err }, codes.NotFound},
+		{"binding", func() error {
+			_, err := c.CreateRoleBinding(ctx, &gatehousev1.CreateRoleBindingRequest{Binding: &gatehousev1.RoleBinding{
+				Name: "b", RoleRef: "reader", Subjects: []*gatehousev1.Subject{{Kind: "User", Name: "alice"}}}})
+			return err
+		}, codes.OK},
+		{"duplicate binding", func() error {
+			_, err := c.CreateRoleBinding(ctx, &gatehousev1.CreateRoleBindingRequest{Binding: &gatehousev1.RoleBinding{
+				Name: "b", RoleRef: "reader", Subjects: []*gatehousev1.Subject{{Kind: "User", Name: "alice"}}}})
+			return err
+		}, codes.AlreadyExists},
+		{"unknown binding", func() error {
+			_, err := c.DeleteRoleBinding(ctx, &gatehousev1.DeleteRoleBindingRequest{Name: "nope"})
+			return err
+		}, codes.NotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { wantCode(t, tt.call(), tt.code, "") })
+	}
+	auth := map[string]string{"Authorization": "Bearer " + a.root}
+	code, body := a.g.rest("POST", "/v1/admin/roles", `{"name":"viewer","rules":[{"apiGroups":[""],"resources":["*"],"verbs":["get"]}]}`, auth)
+	if code != 400 || jsonField(t, body, "name") != "ValidationError" {
+		t.Fatalf("REST system role: %d %s", code, body)
+	}
+	code, body = a.g.rest("GET", "/v1/admin/rolebindings", "", auth)
+	if code != 200 || !strings.Contains(body, `"roleRef":"reader"`) {
+		t.Fatalf("REST bindings: %d %s", code, body)
+	}
+}
+
+// TestAT12IssuedSecretsStoredAsDigests: the secret IssueToken returns is
+// found by its SHA-256 digest and appears nowhere in the SQLite file.
+func TestAT12IssuedSecretsStoredAsDigests(t *testing.T) {
+	a := newAdminGH(t)
+	ctx := as(t, "Bearer "+a.root)
+	if _, err := a.admin.CreateUser(ctx, &gatehousev1.CreateUserRequest{Login: "svc"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := a.admin.IssueToken(ctx, &gatehousev1.IssueTokenRequest{User: "svc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := a.g.app.Store().TokenByDigest(context.Background(), secret.Digest(got.GetSecret()))
+	if err != nil || tok.ID != got.GetToken().GetId() {
+		t.Fatalf("by digest: %+v, %v", tok, err)
+	}
+	dir := filepath.Dir(filepath.Join(a.g.dataDir, app.SQLiteFile))
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err == nil && strings.Contains(string(b), got.GetSecret()) {
+			t.Fatalf("%s holds the secret", e.Name())
+		}
+	}
+}
