@@ -11,7 +11,7 @@ call(kind, subject, groups, resource, verb, name) := {
 	"route": {"resource": resource, "verb": verb, "name": name, "marker": "", "credentials": []},
 }
 
-admin_resources := ["gatehouse.users", "gatehouse.groups", "gatehouse.grants", "gatehouse.tokens",
+admin_resources := ["gatehouse.users", "gatehouse.groups", "gatehouse.grants", "gatehouse.tokens", "gatehouse.agents",
 	"gatehouse.clients", "gatehouse.roles", "gatehouse.roleBindings"]
 
 test_admin_role_holds_gatehouse_resources if {

@@ -159,6 +159,16 @@ func TestAdminAuthorization(t *testing.T) {
 			t.Fatalf("%d %s", code, body)
 		}
 	})
+	t.Run("agent provisioning keys: authorized first, then unimplemented until wired", func(t *testing.T) {
+		code, body := a.g.rest("POST", "/v1/admin/agents/fog-1/provisioning-key", `{}`, map[string]string{"Authorization": sre})
+		if code != 403 {
+			t.Fatalf("%d %s", code, body)
+		}
+		code, body = a.g.rest("POST", "/v1/admin/agents/fog-1/provisioning-key", `{}`, map[string]string{"Authorization": "Bearer " + a.root})
+		if code != 501 || jsonField(t, body, "name") != "NotImplementedError" {
+			t.Fatalf("%d %s", code, body)
+		}
+	})
 	t.Run("Check is not put before the policy", func(t *testing.T) {
 		o := a.g.checkV1(req{method: "GET", path: "/api/v3/microservices"})
 		wantStatus(t, o, 401) // a decision about the request, not a refusal of the call

@@ -5,10 +5,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -16,6 +18,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/gatehouse-authz/gatehouse"
 	"github.com/gatehouse-authz/gatehouse/internal/testenv"
@@ -238,5 +241,39 @@ func TestAuthorizerInterceptor(t *testing.T) {
 	}
 	if !slices.Contains(admin.DefaultSkip, gatehousev1.AuthService_Check_FullMethodName) {
 		t.Fatal("Check must be skipped")
+	}
+}
+
+// TestIssueProvisioningKey: the admin door over the agents package's function.
+func TestIssueProvisioningKey(t *testing.T) {
+	ctx := t.Context()
+	_, err := admin.New(admin.Options{}).IssueProvisioningKey(ctx, &gatehousev1.IssueProvisioningKeyRequest{Agent: "fog"})
+	if status.Code(err) != codes.Unimplemented {
+		t.Fatalf("without agent support: %v", err)
+	}
+	var gotRef string
+	var gotTTL time.Duration
+	svc := admin.New(admin.Options{ProvisioningKeys: func(_ context.Context, ref string, ttl time.Duration) (admin.ProvisioningKey, error) {
+		gotRef, gotTTL = ref, ttl
+		if ref == "gone" {
+			return admin.ProvisioningKey{}, fmt.Errorf("agent: %w", gatehouse.ErrNotFound)
+		}
+		return admin.ProvisioningKey{AgentID: "id-1", AgentName: ref, Key: "k", ExpiresAt: time.Unix(1e9, 0)}, nil
+	}})
+	resp, err := svc.IssueProvisioningKey(ctx, &gatehousev1.IssueProvisioningKeyRequest{Agent: " fog-1 ", Ttl: durationpb.New(time.Hour)})
+	if err != nil || resp.GetKey() != "k" || resp.GetAgentId() != "id-1" || gotRef != "fog-1" || gotTTL != time.Hour {
+		t.Fatalf("%v, %v (ref %q, ttl %v)", resp, err, gotRef, gotTTL)
+	}
+	for _, tt := range []struct {
+		in   *gatehousev1.IssueProvisioningKeyRequest
+		code codes.Code
+	}{
+		{&gatehousev1.IssueProvisioningKeyRequest{}, codes.InvalidArgument},
+		{&gatehousev1.IssueProvisioningKeyRequest{Agent: "fog", Ttl: durationpb.New(-time.Second)}, codes.InvalidArgument},
+		{&gatehousev1.IssueProvisioningKeyRequest{Agent: "gone"}, codes.NotFound},
+	} {
+		if _, err := svc.IssueProvisioningKey(ctx, tt.in); status.Code(err) != tt.code {
+			t.Fatalf("%v: %v, want %v", tt.in, err, tt.code)
+		}
 	}
 }

@@ -37,8 +37,11 @@ type Options struct {
 	// AllowInsecureHTTP accepts http: redirect URIs (AUTH_INSECURE_ALLOW_HTTP).
 	AllowInsecureHTTP bool
 	Passwords         password.Params
-	Logger            *slog.Logger
-	Now               func() time.Time
+	// ProvisioningKeys issues agent provisioning keys; nil answers
+	// IssueProvisioningKey with UNIMPLEMENTED.
+	ProvisioningKeys IssueProvisioningKeyFunc
+	Logger           *slog.Logger
+	Now              func() time.Time
 }
 
 // Service implements gatehouse.v1.AdminService.

@@ -3664,6 +3664,129 @@ func (*DeleteRoleBindingResponse) Descriptor() ([]byte, []int) {
 	return file_gatehouse_v1_admin_proto_rawDescGZIP(), []int{71}
 }
 
+type IssueProvisioningKeyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The agent's ID (the fog UUID) or name; an unknown one is created.
+	Agent string `protobuf:"bytes,1,opt,name=agent,proto3" json:"agent,omitempty"`
+	// Lifetime of the key; unset or zero: the default.
+	Ttl           *durationpb.Duration `protobuf:"bytes,2,opt,name=ttl,proto3" json:"ttl,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IssueProvisioningKeyRequest) Reset() {
+	*x = IssueProvisioningKeyRequest{}
+	mi := &file_gatehouse_v1_admin_proto_msgTypes[72]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IssueProvisioningKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IssueProvisioningKeyRequest) ProtoMessage() {}
+
+func (x *IssueProvisioningKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gatehouse_v1_admin_proto_msgTypes[72]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IssueProvisioningKeyRequest.ProtoReflect.Descriptor instead.
+func (*IssueProvisioningKeyRequest) Descriptor() ([]byte, []int) {
+	return file_gatehouse_v1_admin_proto_rawDescGZIP(), []int{72}
+}
+
+func (x *IssueProvisioningKeyRequest) GetAgent() string {
+	if x != nil {
+		return x.Agent
+	}
+	return ""
+}
+
+func (x *IssueProvisioningKeyRequest) GetTtl() *durationpb.Duration {
+	if x != nil {
+		return x.Ttl
+	}
+	return nil
+}
+
+type IssueProvisioningKeyResponse struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	AgentId   string                 `protobuf:"bytes,1,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	AgentName string                 `protobuf:"bytes,2,opt,name=agent_name,json=agentName,proto3" json:"agent_name,omitempty"`
+	// The single-use key, shown this once.
+	Key           string                 `protobuf:"bytes,3,opt,name=key,proto3" json:"key,omitempty"`
+	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IssueProvisioningKeyResponse) Reset() {
+	*x = IssueProvisioningKeyResponse{}
+	mi := &file_gatehouse_v1_admin_proto_msgTypes[73]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IssueProvisioningKeyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IssueProvisioningKeyResponse) ProtoMessage() {}
+
+func (x *IssueProvisioningKeyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_gatehouse_v1_admin_proto_msgTypes[73]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IssueProvisioningKeyResponse.ProtoReflect.Descriptor instead.
+func (*IssueProvisioningKeyResponse) Descriptor() ([]byte, []int) {
+	return file_gatehouse_v1_admin_proto_rawDescGZIP(), []int{73}
+}
+
+func (x *IssueProvisioningKeyResponse) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+func (x *IssueProvisioningKeyResponse) GetAgentName() string {
+	if x != nil {
+		return x.AgentName
+	}
+	return ""
+}
+
+func (x *IssueProvisioningKeyResponse) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *IssueProvisioningKeyResponse) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
 var File_gatehouse_v1_admin_proto protoreflect.FileDescriptor
 
 const file_gatehouse_v1_admin_proto_rawDesc = "" +
@@ -3885,7 +4008,17 @@ const file_gatehouse_v1_admin_proto_rawDesc = "" +
 	"\abinding\x18\x01 \x01(\v2\x19.gatehouse.v1.RoleBindingR\abinding\".\n" +
 	"\x18DeleteRoleBindingRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"\x1b\n" +
-	"\x19DeleteRoleBindingResponse2\xd9\x15\n" +
+	"\x19DeleteRoleBindingResponse\"`\n" +
+	"\x1bIssueProvisioningKeyRequest\x12\x14\n" +
+	"\x05agent\x18\x01 \x01(\tR\x05agent\x12+\n" +
+	"\x03ttl\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\"\xa5\x01\n" +
+	"\x1cIssueProvisioningKeyResponse\x12\x19\n" +
+	"\bagent_id\x18\x01 \x01(\tR\aagentId\x12\x1d\n" +
+	"\n" +
+	"agent_name\x18\x02 \x01(\tR\tagentName\x12\x10\n" +
+	"\x03key\x18\x03 \x01(\tR\x03key\x129\n" +
+	"\n" +
+	"expires_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt2\xc8\x16\n" +
 	"\fAdminService\x12O\n" +
 	"\n" +
 	"CreateUser\x12\x1f.gatehouse.v1.CreateUserRequest\x1a .gatehouse.v1.CreateUserResponse\x12F\n" +
@@ -3928,7 +4061,8 @@ const file_gatehouse_v1_admin_proto_rawDesc = "" +
 	"\x0eGetRoleBinding\x12#.gatehouse.v1.GetRoleBindingRequest\x1a$.gatehouse.v1.GetRoleBindingResponse\x12a\n" +
 	"\x10ListRoleBindings\x12%.gatehouse.v1.ListRoleBindingsRequest\x1a&.gatehouse.v1.ListRoleBindingsResponse\x12d\n" +
 	"\x11UpdateRoleBinding\x12&.gatehouse.v1.UpdateRoleBindingRequest\x1a'.gatehouse.v1.UpdateRoleBindingResponse\x12d\n" +
-	"\x11DeleteRoleBinding\x12&.gatehouse.v1.DeleteRoleBindingRequest\x1a'.gatehouse.v1.DeleteRoleBindingResponseBEZCgithub.com/gatehouse-authz/gatehouse/proto/gatehouse/v1;gatehousev1b\x06proto3"
+	"\x11DeleteRoleBinding\x12&.gatehouse.v1.DeleteRoleBindingRequest\x1a'.gatehouse.v1.DeleteRoleBindingResponse\x12m\n" +
+	"\x14IssueProvisioningKey\x12).gatehouse.v1.IssueProvisioningKeyRequest\x1a*.gatehouse.v1.IssueProvisioningKeyResponseBEZCgithub.com/gatehouse-authz/gatehouse/proto/gatehouse/v1;gatehousev1b\x06proto3"
 
 var (
 	file_gatehouse_v1_admin_proto_rawDescOnce sync.Once
@@ -3942,109 +4076,111 @@ func file_gatehouse_v1_admin_proto_rawDescGZIP() []byte {
 	return file_gatehouse_v1_admin_proto_rawDescData
 }
 
-var file_gatehouse_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 72)
+var file_gatehouse_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 74)
 var file_gatehouse_v1_admin_proto_goTypes = []any{
-	(*User)(nil),                      // 0: gatehouse.v1.User
-	(*CreateUserRequest)(nil),         // 1: gatehouse.v1.CreateUserRequest
-	(*CreateUserResponse)(nil),        // 2: gatehouse.v1.CreateUserResponse
-	(*GetUserRequest)(nil),            // 3: gatehouse.v1.GetUserRequest
-	(*GetUserResponse)(nil),           // 4: gatehouse.v1.GetUserResponse
-	(*ListUsersRequest)(nil),          // 5: gatehouse.v1.ListUsersRequest
-	(*ListUsersResponse)(nil),         // 6: gatehouse.v1.ListUsersResponse
-	(*UpdateUserRequest)(nil),         // 7: gatehouse.v1.UpdateUserRequest
-	(*UpdateUserResponse)(nil),        // 8: gatehouse.v1.UpdateUserResponse
-	(*DeleteUserRequest)(nil),         // 9: gatehouse.v1.DeleteUserRequest
-	(*DeleteUserResponse)(nil),        // 10: gatehouse.v1.DeleteUserResponse
-	(*SetUserPasswordRequest)(nil),    // 11: gatehouse.v1.SetUserPasswordRequest
-	(*SetUserPasswordResponse)(nil),   // 12: gatehouse.v1.SetUserPasswordResponse
-	(*Group)(nil),                     // 13: gatehouse.v1.Group
-	(*CreateGroupRequest)(nil),        // 14: gatehouse.v1.CreateGroupRequest
-	(*CreateGroupResponse)(nil),       // 15: gatehouse.v1.CreateGroupResponse
-	(*GetGroupRequest)(nil),           // 16: gatehouse.v1.GetGroupRequest
-	(*GetGroupResponse)(nil),          // 17: gatehouse.v1.GetGroupResponse
-	(*ListGroupsRequest)(nil),         // 18: gatehouse.v1.ListGroupsRequest
-	(*ListGroupsResponse)(nil),        // 19: gatehouse.v1.ListGroupsResponse
-	(*DeleteGroupRequest)(nil),        // 20: gatehouse.v1.DeleteGroupRequest
-	(*DeleteGroupResponse)(nil),       // 21: gatehouse.v1.DeleteGroupResponse
-	(*AddGroupMemberRequest)(nil),     // 22: gatehouse.v1.AddGroupMemberRequest
-	(*AddGroupMemberResponse)(nil),    // 23: gatehouse.v1.AddGroupMemberResponse
-	(*RemoveGroupMemberRequest)(nil),  // 24: gatehouse.v1.RemoveGroupMemberRequest
-	(*RemoveGroupMemberResponse)(nil), // 25: gatehouse.v1.RemoveGroupMemberResponse
-	(*GrantPermissionsRequest)(nil),   // 26: gatehouse.v1.GrantPermissionsRequest
-	(*GrantPermissionsResponse)(nil),  // 27: gatehouse.v1.GrantPermissionsResponse
-	(*RevokePermissionsRequest)(nil),  // 28: gatehouse.v1.RevokePermissionsRequest
-	(*RevokePermissionsResponse)(nil), // 29: gatehouse.v1.RevokePermissionsResponse
-	(*ListGrantsRequest)(nil),         // 30: gatehouse.v1.ListGrantsRequest
-	(*ListGrantsResponse)(nil),        // 31: gatehouse.v1.ListGrantsResponse
-	(*ApiToken)(nil),                  // 32: gatehouse.v1.ApiToken
-	(*IssueTokenRequest)(nil),         // 33: gatehouse.v1.IssueTokenRequest
-	(*IssueTokenResponse)(nil),        // 34: gatehouse.v1.IssueTokenResponse
-	(*ListTokensRequest)(nil),         // 35: gatehouse.v1.ListTokensRequest
-	(*ListTokensResponse)(nil),        // 36: gatehouse.v1.ListTokensResponse
-	(*RevokeTokenRequest)(nil),        // 37: gatehouse.v1.RevokeTokenRequest
-	(*RevokeTokenResponse)(nil),       // 38: gatehouse.v1.RevokeTokenResponse
-	(*Client)(nil),                    // 39: gatehouse.v1.Client
-	(*CreateClientRequest)(nil),       // 40: gatehouse.v1.CreateClientRequest
-	(*CreateClientResponse)(nil),      // 41: gatehouse.v1.CreateClientResponse
-	(*GetClientRequest)(nil),          // 42: gatehouse.v1.GetClientRequest
-	(*GetClientResponse)(nil),         // 43: gatehouse.v1.GetClientResponse
-	(*ListClientsRequest)(nil),        // 44: gatehouse.v1.ListClientsRequest
-	(*ListClientsResponse)(nil),       // 45: gatehouse.v1.ListClientsResponse
-	(*DeleteClientRequest)(nil),       // 46: gatehouse.v1.DeleteClientRequest
-	(*DeleteClientResponse)(nil),      // 47: gatehouse.v1.DeleteClientResponse
-	(*RoleRule)(nil),                  // 48: gatehouse.v1.RoleRule
-	(*Role)(nil),                      // 49: gatehouse.v1.Role
-	(*CreateRoleRequest)(nil),         // 50: gatehouse.v1.CreateRoleRequest
-	(*CreateRoleResponse)(nil),        // 51: gatehouse.v1.CreateRoleResponse
-	(*GetRoleRequest)(nil),            // 52: gatehouse.v1.GetRoleRequest
-	(*GetRoleResponse)(nil),           // 53: gatehouse.v1.GetRoleResponse
-	(*ListRolesRequest)(nil),          // 54: gatehouse.v1.ListRolesRequest
-	(*ListRolesResponse)(nil),         // 55: gatehouse.v1.ListRolesResponse
-	(*UpdateRoleRequest)(nil),         // 56: gatehouse.v1.UpdateRoleRequest
-	(*UpdateRoleResponse)(nil),        // 57: gatehouse.v1.UpdateRoleResponse
-	(*DeleteRoleRequest)(nil),         // 58: gatehouse.v1.DeleteRoleRequest
-	(*DeleteRoleResponse)(nil),        // 59: gatehouse.v1.DeleteRoleResponse
-	(*Subject)(nil),                   // 60: gatehouse.v1.Subject
-	(*RoleBinding)(nil),               // 61: gatehouse.v1.RoleBinding
-	(*CreateRoleBindingRequest)(nil),  // 62: gatehouse.v1.CreateRoleBindingRequest
-	(*CreateRoleBindingResponse)(nil), // 63: gatehouse.v1.CreateRoleBindingResponse
-	(*GetRoleBindingRequest)(nil),     // 64: gatehouse.v1.GetRoleBindingRequest
-	(*GetRoleBindingResponse)(nil),    // 65: gatehouse.v1.GetRoleBindingResponse
-	(*ListRoleBindingsRequest)(nil),   // 66: gatehouse.v1.ListRoleBindingsRequest
-	(*ListRoleBindingsResponse)(nil),  // 67: gatehouse.v1.ListRoleBindingsResponse
-	(*UpdateRoleBindingRequest)(nil),  // 68: gatehouse.v1.UpdateRoleBindingRequest
-	(*UpdateRoleBindingResponse)(nil), // 69: gatehouse.v1.UpdateRoleBindingResponse
-	(*DeleteRoleBindingRequest)(nil),  // 70: gatehouse.v1.DeleteRoleBindingRequest
-	(*DeleteRoleBindingResponse)(nil), // 71: gatehouse.v1.DeleteRoleBindingResponse
-	(*timestamppb.Timestamp)(nil),     // 72: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),       // 73: google.protobuf.Duration
+	(*User)(nil),                         // 0: gatehouse.v1.User
+	(*CreateUserRequest)(nil),            // 1: gatehouse.v1.CreateUserRequest
+	(*CreateUserResponse)(nil),           // 2: gatehouse.v1.CreateUserResponse
+	(*GetUserRequest)(nil),               // 3: gatehouse.v1.GetUserRequest
+	(*GetUserResponse)(nil),              // 4: gatehouse.v1.GetUserResponse
+	(*ListUsersRequest)(nil),             // 5: gatehouse.v1.ListUsersRequest
+	(*ListUsersResponse)(nil),            // 6: gatehouse.v1.ListUsersResponse
+	(*UpdateUserRequest)(nil),            // 7: gatehouse.v1.UpdateUserRequest
+	(*UpdateUserResponse)(nil),           // 8: gatehouse.v1.UpdateUserResponse
+	(*DeleteUserRequest)(nil),            // 9: gatehouse.v1.DeleteUserRequest
+	(*DeleteUserResponse)(nil),           // 10: gatehouse.v1.DeleteUserResponse
+	(*SetUserPasswordRequest)(nil),       // 11: gatehouse.v1.SetUserPasswordRequest
+	(*SetUserPasswordResponse)(nil),      // 12: gatehouse.v1.SetUserPasswordResponse
+	(*Group)(nil),                        // 13: gatehouse.v1.Group
+	(*CreateGroupRequest)(nil),           // 14: gatehouse.v1.CreateGroupRequest
+	(*CreateGroupResponse)(nil),          // 15: gatehouse.v1.CreateGroupResponse
+	(*GetGroupRequest)(nil),              // 16: gatehouse.v1.GetGroupRequest
+	(*GetGroupResponse)(nil),             // 17: gatehouse.v1.GetGroupResponse
+	(*ListGroupsRequest)(nil),            // 18: gatehouse.v1.ListGroupsRequest
+	(*ListGroupsResponse)(nil),           // 19: gatehouse.v1.ListGroupsResponse
+	(*DeleteGroupRequest)(nil),           // 20: gatehouse.v1.DeleteGroupRequest
+	(*DeleteGroupResponse)(nil),          // 21: gatehouse.v1.DeleteGroupResponse
+	(*AddGroupMemberRequest)(nil),        // 22: gatehouse.v1.AddGroupMemberRequest
+	(*AddGroupMemberResponse)(nil),       // 23: gatehouse.v1.AddGroupMemberResponse
+	(*RemoveGroupMemberRequest)(nil),     // 24: gatehouse.v1.RemoveGroupMemberRequest
+	(*RemoveGroupMemberResponse)(nil),    // 25: gatehouse.v1.RemoveGroupMemberResponse
+	(*GrantPermissionsRequest)(nil),      // 26: gatehouse.v1.GrantPermissionsRequest
+	(*GrantPermissionsResponse)(nil),     // 27: gatehouse.v1.GrantPermissionsResponse
+	(*RevokePermissionsRequest)(nil),     // 28: gatehouse.v1.RevokePermissionsRequest
+	(*RevokePermissionsResponse)(nil),    // 29: gatehouse.v1.RevokePermissionsResponse
+	(*ListGrantsRequest)(nil),            // 30: gatehouse.v1.ListGrantsRequest
+	(*ListGrantsResponse)(nil),           // 31: gatehouse.v1.ListGrantsResponse
+	(*ApiToken)(nil),                     // 32: gatehouse.v1.ApiToken
+	(*IssueTokenRequest)(nil),            // 33: gatehouse.v1.IssueTokenRequest
+	(*IssueTokenResponse)(nil),           // 34: gatehouse.v1.IssueTokenResponse
+	(*ListTokensRequest)(nil),            // 35: gatehouse.v1.ListTokensRequest
+	(*ListTokensResponse)(nil),           // 36: gatehouse.v1.ListTokensResponse
+	(*RevokeTokenRequest)(nil),           // 37: gatehouse.v1.RevokeTokenRequest
+	(*RevokeTokenResponse)(nil),          // 38: gatehouse.v1.RevokeTokenResponse
+	(*Client)(nil),                       // 39: gatehouse.v1.Client
+	(*CreateClientRequest)(nil),          // 40: gatehouse.v1.CreateClientRequest
+	(*CreateClientResponse)(nil),         // 41: gatehouse.v1.CreateClientResponse
+	(*GetClientRequest)(nil),             // 42: gatehouse.v1.GetClientRequest
+	(*GetClientResponse)(nil),            // 43: gatehouse.v1.GetClientResponse
+	(*ListClientsRequest)(nil),           // 44: gatehouse.v1.ListClientsRequest
+	(*ListClientsResponse)(nil),          // 45: gatehouse.v1.ListClientsResponse
+	(*DeleteClientRequest)(nil),          // 46: gatehouse.v1.DeleteClientRequest
+	(*DeleteClientResponse)(nil),         // 47: gatehouse.v1.DeleteClientResponse
+	(*RoleRule)(nil),                     // 48: gatehouse.v1.RoleRule
+	(*Role)(nil),                         // 49: gatehouse.v1.Role
+	(*CreateRoleRequest)(nil),            // 50: gatehouse.v1.CreateRoleRequest
+	(*CreateRoleResponse)(nil),           // 51: gatehouse.v1.CreateRoleResponse
+	(*GetRoleRequest)(nil),               // 52: gatehouse.v1.GetRoleRequest
+	(*GetRoleResponse)(nil),              // 53: gatehouse.v1.GetRoleResponse
+	(*ListRolesRequest)(nil),             // 54: gatehouse.v1.ListRolesRequest
+	(*ListRolesResponse)(nil),            // 55: gatehouse.v1.ListRolesResponse
+	(*UpdateRoleRequest)(nil),            // 56: gatehouse.v1.UpdateRoleRequest
+	(*UpdateRoleResponse)(nil),           // 57: gatehouse.v1.UpdateRoleResponse
+	(*DeleteRoleRequest)(nil),            // 58: gatehouse.v1.DeleteRoleRequest
+	(*DeleteRoleResponse)(nil),           // 59: gatehouse.v1.DeleteRoleResponse
+	(*Subject)(nil),                      // 60: gatehouse.v1.Subject
+	(*RoleBinding)(nil),                  // 61: gatehouse.v1.RoleBinding
+	(*CreateRoleBindingRequest)(nil),     // 62: gatehouse.v1.CreateRoleBindingRequest
+	(*CreateRoleBindingResponse)(nil),    // 63: gatehouse.v1.CreateRoleBindingResponse
+	(*GetRoleBindingRequest)(nil),        // 64: gatehouse.v1.GetRoleBindingRequest
+	(*GetRoleBindingResponse)(nil),       // 65: gatehouse.v1.GetRoleBindingResponse
+	(*ListRoleBindingsRequest)(nil),      // 66: gatehouse.v1.ListRoleBindingsRequest
+	(*ListRoleBindingsResponse)(nil),     // 67: gatehouse.v1.ListRoleBindingsResponse
+	(*UpdateRoleBindingRequest)(nil),     // 68: gatehouse.v1.UpdateRoleBindingRequest
+	(*UpdateRoleBindingResponse)(nil),    // 69: gatehouse.v1.UpdateRoleBindingResponse
+	(*DeleteRoleBindingRequest)(nil),     // 70: gatehouse.v1.DeleteRoleBindingRequest
+	(*DeleteRoleBindingResponse)(nil),    // 71: gatehouse.v1.DeleteRoleBindingResponse
+	(*IssueProvisioningKeyRequest)(nil),  // 72: gatehouse.v1.IssueProvisioningKeyRequest
+	(*IssueProvisioningKeyResponse)(nil), // 73: gatehouse.v1.IssueProvisioningKeyResponse
+	(*timestamppb.Timestamp)(nil),        // 74: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),          // 75: google.protobuf.Duration
 }
 var file_gatehouse_v1_admin_proto_depIdxs = []int32{
-	72, // 0: gatehouse.v1.User.created_at:type_name -> google.protobuf.Timestamp
-	72, // 1: gatehouse.v1.User.updated_at:type_name -> google.protobuf.Timestamp
+	74, // 0: gatehouse.v1.User.created_at:type_name -> google.protobuf.Timestamp
+	74, // 1: gatehouse.v1.User.updated_at:type_name -> google.protobuf.Timestamp
 	0,  // 2: gatehouse.v1.CreateUserResponse.user:type_name -> gatehouse.v1.User
 	0,  // 3: gatehouse.v1.GetUserResponse.user:type_name -> gatehouse.v1.User
 	0,  // 4: gatehouse.v1.ListUsersResponse.users:type_name -> gatehouse.v1.User
 	0,  // 5: gatehouse.v1.UpdateUserResponse.user:type_name -> gatehouse.v1.User
-	72, // 6: gatehouse.v1.Group.created_at:type_name -> google.protobuf.Timestamp
+	74, // 6: gatehouse.v1.Group.created_at:type_name -> google.protobuf.Timestamp
 	13, // 7: gatehouse.v1.CreateGroupResponse.group:type_name -> gatehouse.v1.Group
 	13, // 8: gatehouse.v1.GetGroupResponse.group:type_name -> gatehouse.v1.Group
 	13, // 9: gatehouse.v1.ListGroupsResponse.groups:type_name -> gatehouse.v1.Group
-	72, // 10: gatehouse.v1.ApiToken.created_at:type_name -> google.protobuf.Timestamp
-	72, // 11: gatehouse.v1.ApiToken.expires_at:type_name -> google.protobuf.Timestamp
-	72, // 12: gatehouse.v1.ApiToken.last_used_at:type_name -> google.protobuf.Timestamp
-	72, // 13: gatehouse.v1.ApiToken.revoked_at:type_name -> google.protobuf.Timestamp
-	73, // 14: gatehouse.v1.IssueTokenRequest.ttl:type_name -> google.protobuf.Duration
+	74, // 10: gatehouse.v1.ApiToken.created_at:type_name -> google.protobuf.Timestamp
+	74, // 11: gatehouse.v1.ApiToken.expires_at:type_name -> google.protobuf.Timestamp
+	74, // 12: gatehouse.v1.ApiToken.last_used_at:type_name -> google.protobuf.Timestamp
+	74, // 13: gatehouse.v1.ApiToken.revoked_at:type_name -> google.protobuf.Timestamp
+	75, // 14: gatehouse.v1.IssueTokenRequest.ttl:type_name -> google.protobuf.Duration
 	32, // 15: gatehouse.v1.IssueTokenResponse.token:type_name -> gatehouse.v1.ApiToken
 	32, // 16: gatehouse.v1.ListTokensResponse.tokens:type_name -> gatehouse.v1.ApiToken
 	32, // 17: gatehouse.v1.RevokeTokenResponse.token:type_name -> gatehouse.v1.ApiToken
-	72, // 18: gatehouse.v1.Client.created_at:type_name -> google.protobuf.Timestamp
+	74, // 18: gatehouse.v1.Client.created_at:type_name -> google.protobuf.Timestamp
 	39, // 19: gatehouse.v1.CreateClientResponse.client:type_name -> gatehouse.v1.Client
 	39, // 20: gatehouse.v1.GetClientResponse.client:type_name -> gatehouse.v1.Client
 	39, // 21: gatehouse.v1.ListClientsResponse.clients:type_name -> gatehouse.v1.Client
 	48, // 22: gatehouse.v1.Role.rules:type_name -> gatehouse.v1.RoleRule
-	72, // 23: gatehouse.v1.Role.created_at:type_name -> google.protobuf.Timestamp
-	72, // 24: gatehouse.v1.Role.updated_at:type_name -> google.protobuf.Timestamp
+	74, // 23: gatehouse.v1.Role.created_at:type_name -> google.protobuf.Timestamp
+	74, // 24: gatehouse.v1.Role.updated_at:type_name -> google.protobuf.Timestamp
 	49, // 25: gatehouse.v1.CreateRoleRequest.role:type_name -> gatehouse.v1.Role
 	49, // 26: gatehouse.v1.CreateRoleResponse.role:type_name -> gatehouse.v1.Role
 	49, // 27: gatehouse.v1.GetRoleResponse.role:type_name -> gatehouse.v1.Role
@@ -4052,83 +4188,87 @@ var file_gatehouse_v1_admin_proto_depIdxs = []int32{
 	48, // 29: gatehouse.v1.UpdateRoleRequest.rules:type_name -> gatehouse.v1.RoleRule
 	49, // 30: gatehouse.v1.UpdateRoleResponse.role:type_name -> gatehouse.v1.Role
 	60, // 31: gatehouse.v1.RoleBinding.subjects:type_name -> gatehouse.v1.Subject
-	72, // 32: gatehouse.v1.RoleBinding.created_at:type_name -> google.protobuf.Timestamp
-	72, // 33: gatehouse.v1.RoleBinding.updated_at:type_name -> google.protobuf.Timestamp
+	74, // 32: gatehouse.v1.RoleBinding.created_at:type_name -> google.protobuf.Timestamp
+	74, // 33: gatehouse.v1.RoleBinding.updated_at:type_name -> google.protobuf.Timestamp
 	61, // 34: gatehouse.v1.CreateRoleBindingRequest.binding:type_name -> gatehouse.v1.RoleBinding
 	61, // 35: gatehouse.v1.CreateRoleBindingResponse.binding:type_name -> gatehouse.v1.RoleBinding
 	61, // 36: gatehouse.v1.GetRoleBindingResponse.binding:type_name -> gatehouse.v1.RoleBinding
 	61, // 37: gatehouse.v1.ListRoleBindingsResponse.bindings:type_name -> gatehouse.v1.RoleBinding
 	60, // 38: gatehouse.v1.UpdateRoleBindingRequest.subjects:type_name -> gatehouse.v1.Subject
 	61, // 39: gatehouse.v1.UpdateRoleBindingResponse.binding:type_name -> gatehouse.v1.RoleBinding
-	1,  // 40: gatehouse.v1.AdminService.CreateUser:input_type -> gatehouse.v1.CreateUserRequest
-	3,  // 41: gatehouse.v1.AdminService.GetUser:input_type -> gatehouse.v1.GetUserRequest
-	5,  // 42: gatehouse.v1.AdminService.ListUsers:input_type -> gatehouse.v1.ListUsersRequest
-	7,  // 43: gatehouse.v1.AdminService.UpdateUser:input_type -> gatehouse.v1.UpdateUserRequest
-	9,  // 44: gatehouse.v1.AdminService.DeleteUser:input_type -> gatehouse.v1.DeleteUserRequest
-	11, // 45: gatehouse.v1.AdminService.SetUserPassword:input_type -> gatehouse.v1.SetUserPasswordRequest
-	14, // 46: gatehouse.v1.AdminService.CreateGroup:input_type -> gatehouse.v1.CreateGroupRequest
-	16, // 47: gatehouse.v1.AdminService.GetGroup:input_type -> gatehouse.v1.GetGroupRequest
-	18, // 48: gatehouse.v1.AdminService.ListGroups:input_type -> gatehouse.v1.ListGroupsRequest
-	20, // 49: gatehouse.v1.AdminService.DeleteGroup:input_type -> gatehouse.v1.DeleteGroupRequest
-	22, // 50: gatehouse.v1.AdminService.AddGroupMember:input_type -> gatehouse.v1.AddGroupMemberRequest
-	24, // 51: gatehouse.v1.AdminService.RemoveGroupMember:input_type -> gatehouse.v1.RemoveGroupMemberRequest
-	26, // 52: gatehouse.v1.AdminService.GrantPermissions:input_type -> gatehouse.v1.GrantPermissionsRequest
-	28, // 53: gatehouse.v1.AdminService.RevokePermissions:input_type -> gatehouse.v1.RevokePermissionsRequest
-	30, // 54: gatehouse.v1.AdminService.ListGrants:input_type -> gatehouse.v1.ListGrantsRequest
-	33, // 55: gatehouse.v1.AdminService.IssueToken:input_type -> gatehouse.v1.IssueTokenRequest
-	35, // 56: gatehouse.v1.AdminService.ListTokens:input_type -> gatehouse.v1.ListTokensRequest
-	37, // 57: gatehouse.v1.AdminService.RevokeToken:input_type -> gatehouse.v1.RevokeTokenRequest
-	40, // 58: gatehouse.v1.AdminService.CreateClient:input_type -> gatehouse.v1.CreateClientRequest
-	42, // 59: gatehouse.v1.AdminService.GetClient:input_type -> gatehouse.v1.GetClientRequest
-	44, // 60: gatehouse.v1.AdminService.ListClients:input_type -> gatehouse.v1.ListClientsRequest
-	46, // 61: gatehouse.v1.AdminService.DeleteClient:input_type -> gatehouse.v1.DeleteClientRequest
-	50, // 62: gatehouse.v1.AdminService.CreateRole:input_type -> gatehouse.v1.CreateRoleRequest
-	52, // 63: gatehouse.v1.AdminService.GetRole:input_type -> gatehouse.v1.GetRoleRequest
-	54, // 64: gatehouse.v1.AdminService.ListRoles:input_type -> gatehouse.v1.ListRolesRequest
-	56, // 65: gatehouse.v1.AdminService.UpdateRole:input_type -> gatehouse.v1.UpdateRoleRequest
-	58, // 66: gatehouse.v1.AdminService.DeleteRole:input_type -> gatehouse.v1.DeleteRoleRequest
-	62, // 67: gatehouse.v1.AdminService.CreateRoleBinding:input_type -> gatehouse.v1.CreateRoleBindingRequest
-	64, // 68: gatehouse.v1.AdminService.GetRoleBinding:input_type -> gatehouse.v1.GetRoleBindingRequest
-	66, // 69: gatehouse.v1.AdminService.ListRoleBindings:input_type -> gatehouse.v1.ListRoleBindingsRequest
-	68, // 70: gatehouse.v1.AdminService.UpdateRoleBinding:input_type -> gatehouse.v1.UpdateRoleBindingRequest
-	70, // 71: gatehouse.v1.AdminService.DeleteRoleBinding:input_type -> gatehouse.v1.DeleteRoleBindingRequest
-	2,  // 72: gatehouse.v1.AdminService.CreateUser:output_type -> gatehouse.v1.CreateUserResponse
-	4,  // 73: gatehouse.v1.AdminService.GetUser:output_type -> gatehouse.v1.GetUserResponse
-	6,  // 74: gatehouse.v1.AdminService.ListUsers:output_type -> gatehouse.v1.ListUsersResponse
-	8,  // 75: gatehouse.v1.AdminService.UpdateUser:output_type -> gatehouse.v1.UpdateUserResponse
-	10, // 76: gatehouse.v1.AdminService.DeleteUser:output_type -> gatehouse.v1.DeleteUserResponse
-	12, // 77: gatehouse.v1.AdminService.SetUserPassword:output_type -> gatehouse.v1.SetUserPasswordResponse
-	15, // 78: gatehouse.v1.AdminService.CreateGroup:output_type -> gatehouse.v1.CreateGroupResponse
-	17, // 79: gatehouse.v1.AdminService.GetGroup:output_type -> gatehouse.v1.GetGroupResponse
-	19, // 80: gatehouse.v1.AdminService.ListGroups:output_type -> gatehouse.v1.ListGroupsResponse
-	21, // 81: gatehouse.v1.AdminService.DeleteGroup:output_type -> gatehouse.v1.DeleteGroupResponse
-	23, // 82: gatehouse.v1.AdminService.AddGroupMember:output_type -> gatehouse.v1.AddGroupMemberResponse
-	25, // 83: gatehouse.v1.AdminService.RemoveGroupMember:output_type -> gatehouse.v1.RemoveGroupMemberResponse
-	27, // 84: gatehouse.v1.AdminService.GrantPermissions:output_type -> gatehouse.v1.GrantPermissionsResponse
-	29, // 85: gatehouse.v1.AdminService.RevokePermissions:output_type -> gatehouse.v1.RevokePermissionsResponse
-	31, // 86: gatehouse.v1.AdminService.ListGrants:output_type -> gatehouse.v1.ListGrantsResponse
-	34, // 87: gatehouse.v1.AdminService.IssueToken:output_type -> gatehouse.v1.IssueTokenResponse
-	36, // 88: gatehouse.v1.AdminService.ListTokens:output_type -> gatehouse.v1.ListTokensResponse
-	38, // 89: gatehouse.v1.AdminService.RevokeToken:output_type -> gatehouse.v1.RevokeTokenResponse
-	41, // 90: gatehouse.v1.AdminService.CreateClient:output_type -> gatehouse.v1.CreateClientResponse
-	43, // 91: gatehouse.v1.AdminService.GetClient:output_type -> gatehouse.v1.GetClientResponse
-	45, // 92: gatehouse.v1.AdminService.ListClients:output_type -> gatehouse.v1.ListClientsResponse
-	47, // 93: gatehouse.v1.AdminService.DeleteClient:output_type -> gatehouse.v1.DeleteClientResponse
-	51, // 94: gatehouse.v1.AdminService.CreateRole:output_type -> gatehouse.v1.CreateRoleResponse
-	53, // 95: gatehouse.v1.AdminService.GetRole:output_type -> gatehouse.v1.GetRoleResponse
-	55, // 96: gatehouse.v1.AdminService.ListRoles:output_type -> gatehouse.v1.ListRolesResponse
-	57, // 97: gatehouse.v1.AdminService.UpdateRole:output_type -> gatehouse.v1.UpdateRoleResponse
-	59, // 98: gatehouse.v1.AdminService.DeleteRole:output_type -> gatehouse.v1.DeleteRoleResponse
-	63, // 99: gatehouse.v1.AdminService.CreateRoleBinding:output_type -> gatehouse.v1.CreateRoleBindingResponse
-	65, // 100: gatehouse.v1.AdminService.GetRoleBinding:output_type -> gatehouse.v1.GetRoleBindingResponse
-	67, // 101: gatehouse.v1.AdminService.ListRoleBindings:output_type -> gatehouse.v1.ListRoleBindingsResponse
-	69, // 102: gatehouse.v1.AdminService.UpdateRoleBinding:output_type -> gatehouse.v1.UpdateRoleBindingResponse
-	71, // 103: gatehouse.v1.AdminService.DeleteRoleBinding:output_type -> gatehouse.v1.DeleteRoleBindingResponse
-	72, // [72:104] is the sub-list for method output_type
-	40, // [40:72] is the sub-list for method input_type
-	40, // [40:40] is the sub-list for extension type_name
-	40, // [40:40] is the sub-list for extension extendee
-	0,  // [0:40] is the sub-list for field type_name
+	75, // 40: gatehouse.v1.IssueProvisioningKeyRequest.ttl:type_name -> google.protobuf.Duration
+	74, // 41: gatehouse.v1.IssueProvisioningKeyResponse.expires_at:type_name -> google.protobuf.Timestamp
+	1,  // 42: gatehouse.v1.AdminService.CreateUser:input_type -> gatehouse.v1.CreateUserRequest
+	3,  // 43: gatehouse.v1.AdminService.GetUser:input_type -> gatehouse.v1.GetUserRequest
+	5,  // 44: gatehouse.v1.AdminService.ListUsers:input_type -> gatehouse.v1.ListUsersRequest
+	7,  // 45: gatehouse.v1.AdminService.UpdateUser:input_type -> gatehouse.v1.UpdateUserRequest
+	9,  // 46: gatehouse.v1.AdminService.DeleteUser:input_type -> gatehouse.v1.DeleteUserRequest
+	11, // 47: gatehouse.v1.AdminService.SetUserPassword:input_type -> gatehouse.v1.SetUserPasswordRequest
+	14, // 48: gatehouse.v1.AdminService.CreateGroup:input_type -> gatehouse.v1.CreateGroupRequest
+	16, // 49: gatehouse.v1.AdminService.GetGroup:input_type -> gatehouse.v1.GetGroupRequest
+	18, // 50: gatehouse.v1.AdminService.ListGroups:input_type -> gatehouse.v1.ListGroupsRequest
+	20, // 51: gatehouse.v1.AdminService.DeleteGroup:input_type -> gatehouse.v1.DeleteGroupRequest
+	22, // 52: gatehouse.v1.AdminService.AddGroupMember:input_type -> gatehouse.v1.AddGroupMemberRequest
+	24, // 53: gatehouse.v1.AdminService.RemoveGroupMember:input_type -> gatehouse.v1.RemoveGroupMemberRequest
+	26, // 54: gatehouse.v1.AdminService.GrantPermissions:input_type -> gatehouse.v1.GrantPermissionsRequest
+	28, // 55: gatehouse.v1.AdminService.RevokePermissions:input_type -> gatehouse.v1.RevokePermissionsRequest
+	30, // 56: gatehouse.v1.AdminService.ListGrants:input_type -> gatehouse.v1.ListGrantsRequest
+	33, // 57: gatehouse.v1.AdminService.IssueToken:input_type -> gatehouse.v1.IssueTokenRequest
+	35, // 58: gatehouse.v1.AdminService.ListTokens:input_type -> gatehouse.v1.ListTokensRequest
+	37, // 59: gatehouse.v1.AdminService.RevokeToken:input_type -> gatehouse.v1.RevokeTokenRequest
+	40, // 60: gatehouse.v1.AdminService.CreateClient:input_type -> gatehouse.v1.CreateClientRequest
+	42, // 61: gatehouse.v1.AdminService.GetClient:input_type -> gatehouse.v1.GetClientRequest
+	44, // 62: gatehouse.v1.AdminService.ListClients:input_type -> gatehouse.v1.ListClientsRequest
+	46, // 63: gatehouse.v1.AdminService.DeleteClient:input_type -> gatehouse.v1.DeleteClientRequest
+	50, // 64: gatehouse.v1.AdminService.CreateRole:input_type -> gatehouse.v1.CreateRoleRequest
+	52, // 65: gatehouse.v1.AdminService.GetRole:input_type -> gatehouse.v1.GetRoleRequest
+	54, // 66: gatehouse.v1.AdminService.ListRoles:input_type -> gatehouse.v1.ListRolesRequest
+	56, // 67: gatehouse.v1.AdminService.UpdateRole:input_type -> gatehouse.v1.UpdateRoleRequest
+	58, // 68: gatehouse.v1.AdminService.DeleteRole:input_type -> gatehouse.v1.DeleteRoleRequest
+	62, // 69: gatehouse.v1.AdminService.CreateRoleBinding:input_type -> gatehouse.v1.CreateRoleBindingRequest
+	64, // 70: gatehouse.v1.AdminService.GetRoleBinding:input_type -> gatehouse.v1.GetRoleBindingRequest
+	66, // 71: gatehouse.v1.AdminService.ListRoleBindings:input_type -> gatehouse.v1.ListRoleBindingsRequest
+	68, // 72: gatehouse.v1.AdminService.UpdateRoleBinding:input_type -> gatehouse.v1.UpdateRoleBindingRequest
+	70, // 73: gatehouse.v1.AdminService.DeleteRoleBinding:input_type -> gatehouse.v1.DeleteRoleBindingRequest
+	72, // 74: gatehouse.v1.AdminService.IssueProvisioningKey:input_type -> gatehouse.v1.IssueProvisioningKeyRequest
+	2,  // 75: gatehouse.v1.AdminService.CreateUser:output_type -> gatehouse.v1.CreateUserResponse
+	4,  // 76: gatehouse.v1.AdminService.GetUser:output_type -> gatehouse.v1.GetUserResponse
+	6,  // 77: gatehouse.v1.AdminService.ListUsers:output_type -> gatehouse.v1.ListUsersResponse
+	8,  // 78: gatehouse.v1.AdminService.UpdateUser:output_type -> gatehouse.v1.UpdateUserResponse
+	10, // 79: gatehouse.v1.AdminService.DeleteUser:output_type -> gatehouse.v1.DeleteUserResponse
+	12, // 80: gatehouse.v1.AdminService.SetUserPassword:output_type -> gatehouse.v1.SetUserPasswordResponse
+	15, // 81: gatehouse.v1.AdminService.CreateGroup:output_type -> gatehouse.v1.CreateGroupResponse
+	17, // 82: gatehouse.v1.AdminService.GetGroup:output_type -> gatehouse.v1.GetGroupResponse
+	19, // 83: gatehouse.v1.AdminService.ListGroups:output_type -> gatehouse.v1.ListGroupsResponse
+	21, // 84: gatehouse.v1.AdminService.DeleteGroup:output_type -> gatehouse.v1.DeleteGroupResponse
+	23, // 85: gatehouse.v1.AdminService.AddGroupMember:output_type -> gatehouse.v1.AddGroupMemberResponse
+	25, // 86: gatehouse.v1.AdminService.RemoveGroupMember:output_type -> gatehouse.v1.RemoveGroupMemberResponse
+	27, // 87: gatehouse.v1.AdminService.GrantPermissions:output_type -> gatehouse.v1.GrantPermissionsResponse
+	29, // 88: gatehouse.v1.AdminService.RevokePermissions:output_type -> gatehouse.v1.RevokePermissionsResponse
+	31, // 89: gatehouse.v1.AdminService.ListGrants:output_type -> gatehouse.v1.ListGrantsResponse
+	34, // 90: gatehouse.v1.AdminService.IssueToken:output_type -> gatehouse.v1.IssueTokenResponse
+	36, // 91: gatehouse.v1.AdminService.ListTokens:output_type -> gatehouse.v1.ListTokensResponse
+	38, // 92: gatehouse.v1.AdminService.RevokeToken:output_type -> gatehouse.v1.RevokeTokenResponse
+	41, // 93: gatehouse.v1.AdminService.CreateClient:output_type -> gatehouse.v1.CreateClientResponse
+	43, // 94: gatehouse.v1.AdminService.GetClient:output_type -> gatehouse.v1.GetClientResponse
+	45, // 95: gatehouse.v1.AdminService.ListClients:output_type -> gatehouse.v1.ListClientsResponse
+	47, // 96: gatehouse.v1.AdminService.DeleteClient:output_type -> gatehouse.v1.DeleteClientResponse
+	51, // 97: gatehouse.v1.AdminService.CreateRole:output_type -> gatehouse.v1.CreateRoleResponse
+	53, // 98: gatehouse.v1.AdminService.GetRole:output_type -> gatehouse.v1.GetRoleResponse
+	55, // 99: gatehouse.v1.AdminService.ListRoles:output_type -> gatehouse.v1.ListRolesResponse
+	57, // 100: gatehouse.v1.AdminService.UpdateRole:output_type -> gatehouse.v1.UpdateRoleResponse
+	59, // 101: gatehouse.v1.AdminService.DeleteRole:output_type -> gatehouse.v1.DeleteRoleResponse
+	63, // 102: gatehouse.v1.AdminService.CreateRoleBinding:output_type -> gatehouse.v1.CreateRoleBindingResponse
+	65, // 103: gatehouse.v1.AdminService.GetRoleBinding:output_type -> gatehouse.v1.GetRoleBindingResponse
+	67, // 104: gatehouse.v1.AdminService.ListRoleBindings:output_type -> gatehouse.v1.ListRoleBindingsResponse
+	69, // 105: gatehouse.v1.AdminService.UpdateRoleBinding:output_type -> gatehouse.v1.UpdateRoleBindingResponse
+	71, // 106: gatehouse.v1.AdminService.DeleteRoleBinding:output_type -> gatehouse.v1.DeleteRoleBindingResponse
+	73, // 107: gatehouse.v1.AdminService.IssueProvisioningKey:output_type -> gatehouse.v1.IssueProvisioningKeyResponse
+	75, // [75:108] is the sub-list for method output_type
+	42, // [42:75] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_gatehouse_v1_admin_proto_init() }
@@ -4143,7 +4283,7 @@ func file_gatehouse_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gatehouse_v1_admin_proto_rawDesc), len(file_gatehouse_v1_admin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   72,
+			NumMessages:   74,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

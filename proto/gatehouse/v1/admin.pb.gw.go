@@ -1495,6 +1495,51 @@ func local_request_AdminService_DeleteRoleBinding_0(ctx context.Context, marshal
 	return msg, metadata, err
 }
 
+func request_AdminService_IssueProvisioningKey_0(ctx context.Context, marshaler runtime.Marshaler, client AdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq IssueProvisioningKeyRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	val, ok := pathParams["agent"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "agent")
+	}
+	protoReq.Agent, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "agent", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.IssueProvisioningKey(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_AdminService_IssueProvisioningKey_0(ctx context.Context, marshaler runtime.Marshaler, server AdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq IssueProvisioningKeyRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	val, ok := pathParams["agent"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "agent")
+	}
+	protoReq.Agent, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "agent", err)
+	}
+	msg, err := server.IssueProvisioningKey(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 // RegisterAdminServiceHandlerServer registers the http handlers for service AdminService to "mux".
 // UnaryRPC     :call AdminServiceServer directly.
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
@@ -2261,6 +2306,26 @@ func RegisterAdminServiceHandlerServer(ctx context.Context, mux *runtime.ServeMu
 		}
 		forward_AdminService_DeleteRoleBinding_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodPost, pattern_AdminService_IssueProvisioningKey_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/gatehouse.v1.AdminService/IssueProvisioningKey", runtime.WithHTTPPathPattern("/v1/admin/agents/{agent}/provisioning-key"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_AdminService_IssueProvisioningKey_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_AdminService_IssueProvisioningKey_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 
 	return nil
 }
@@ -2947,87 +3012,106 @@ func RegisterAdminServiceHandlerClient(ctx context.Context, mux *runtime.ServeMu
 		}
 		forward_AdminService_DeleteRoleBinding_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodPost, pattern_AdminService_IssueProvisioningKey_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/gatehouse.v1.AdminService/IssueProvisioningKey", runtime.WithHTTPPathPattern("/v1/admin/agents/{agent}/provisioning-key"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_AdminService_IssueProvisioningKey_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_AdminService_IssueProvisioningKey_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	return nil
 }
 
 var (
-	pattern_AdminService_CreateUser_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "admin", "users"}, ""))
-	pattern_AdminService_GetUser_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "admin", "users", "login"}, ""))
-	pattern_AdminService_ListUsers_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "admin", "users"}, ""))
-	pattern_AdminService_UpdateUser_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "admin", "users", "login"}, ""))
-	pattern_AdminService_DeleteUser_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "admin", "users", "login"}, ""))
-	pattern_AdminService_SetUserPassword_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3, 2, 4}, []string{"v1", "admin", "users", "login", "password"}, ""))
-	pattern_AdminService_CreateGroup_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "admin", "groups"}, ""))
-	pattern_AdminService_GetGroup_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "admin", "groups", "name"}, ""))
-	pattern_AdminService_ListGroups_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "admin", "groups"}, ""))
-	pattern_AdminService_DeleteGroup_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "admin", "groups", "name"}, ""))
-	pattern_AdminService_AddGroupMember_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3, 2, 4, 1, 0, 4, 1, 5, 5}, []string{"v1", "admin", "groups", "group", "members", "login"}, ""))
-	pattern_AdminService_RemoveGroupMember_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3, 2, 4, 1, 0, 4, 1, 5, 5}, []string{"v1", "admin", "groups", "group", "members", "login"}, ""))
-	pattern_AdminService_GrantPermissions_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3, 2, 4}, []string{"v1", "admin", "users", "user", "grants"}, ""))
-	pattern_AdminService_GrantPermissions_1  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3, 2, 4}, []string{"v1", "admin", "groups", "group", "grants"}, ""))
-	pattern_AdminService_RevokePermissions_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3, 2, 4}, []string{"v1", "admin", "users", "user", "grants"}, "revoke"))
-	pattern_AdminService_RevokePermissions_1 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3, 2, 4}, []string{"v1", "admin", "groups", "group", "grants"}, "revoke"))
-	pattern_AdminService_ListGrants_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3, 2, 4}, []string{"v1", "admin", "users", "user", "grants"}, ""))
-	pattern_AdminService_ListGrants_1        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3, 2, 4}, []string{"v1", "admin", "groups", "group", "grants"}, ""))
-	pattern_AdminService_IssueToken_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "tokens"}, ""))
-	pattern_AdminService_IssueToken_1        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3, 2, 4}, []string{"v1", "admin", "users", "user", "tokens"}, ""))
-	pattern_AdminService_ListTokens_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "tokens"}, ""))
-	pattern_AdminService_ListTokens_1        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3, 2, 4}, []string{"v1", "admin", "users", "user", "tokens"}, ""))
-	pattern_AdminService_RevokeToken_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "tokens", "id"}, ""))
-	pattern_AdminService_RevokeToken_1       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3, 2, 4, 1, 0, 4, 1, 5, 5}, []string{"v1", "admin", "users", "user", "tokens", "id"}, ""))
-	pattern_AdminService_CreateClient_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "admin", "clients"}, ""))
-	pattern_AdminService_GetClient_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "admin", "clients", "client_id"}, ""))
-	pattern_AdminService_ListClients_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "admin", "clients"}, ""))
-	pattern_AdminService_DeleteClient_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "admin", "clients", "client_id"}, ""))
-	pattern_AdminService_CreateRole_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "admin", "roles"}, ""))
-	pattern_AdminService_GetRole_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "admin", "roles", "name"}, ""))
-	pattern_AdminService_ListRoles_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "admin", "roles"}, ""))
-	pattern_AdminService_UpdateRole_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "admin", "roles", "name"}, ""))
-	pattern_AdminService_DeleteRole_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "admin", "roles", "name"}, ""))
-	pattern_AdminService_CreateRoleBinding_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "admin", "rolebindings"}, ""))
-	pattern_AdminService_GetRoleBinding_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "admin", "rolebindings", "name"}, ""))
-	pattern_AdminService_ListRoleBindings_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "admin", "rolebindings"}, ""))
-	pattern_AdminService_UpdateRoleBinding_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "admin", "rolebindings", "name"}, ""))
-	pattern_AdminService_DeleteRoleBinding_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "admin", "rolebindings", "name"}, ""))
+	pattern_AdminService_CreateUser_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "admin", "users"}, ""))
+	pattern_AdminService_GetUser_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "admin", "users", "login"}, ""))
+	pattern_AdminService_ListUsers_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "admin", "users"}, ""))
+	pattern_AdminService_UpdateUser_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "admin", "users", "login"}, ""))
+	pattern_AdminService_DeleteUser_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "admin", "users", "login"}, ""))
+	pattern_AdminService_SetUserPassword_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3, 2, 4}, []string{"v1", "admin", "users", "login", "password"}, ""))
+	pattern_AdminService_CreateGroup_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "admin", "groups"}, ""))
+	pattern_AdminService_GetGroup_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "admin", "groups", "name"}, ""))
+	pattern_AdminService_ListGroups_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "admin", "groups"}, ""))
+	pattern_AdminService_DeleteGroup_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "admin", "groups", "name"}, ""))
+	pattern_AdminService_AddGroupMember_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3, 2, 4, 1, 0, 4, 1, 5, 5}, []string{"v1", "admin", "groups", "group", "members", "login"}, ""))
+	pattern_AdminService_RemoveGroupMember_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3, 2, 4, 1, 0, 4, 1, 5, 5}, []string{"v1", "admin", "groups", "group", "members", "login"}, ""))
+	pattern_AdminService_GrantPermissions_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3, 2, 4}, []string{"v1", "admin", "users", "user", "grants"}, ""))
+	pattern_AdminService_GrantPermissions_1     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3, 2, 4}, []string{"v1", "admin", "groups", "group", "grants"}, ""))
+	pattern_AdminService_RevokePermissions_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3, 2, 4}, []string{"v1", "admin", "users", "user", "grants"}, "revoke"))
+	pattern_AdminService_RevokePermissions_1    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3, 2, 4}, []string{"v1", "admin", "groups", "group", "grants"}, "revoke"))
+	pattern_AdminService_ListGrants_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3, 2, 4}, []string{"v1", "admin", "users", "user", "grants"}, ""))
+	pattern_AdminService_ListGrants_1           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3, 2, 4}, []string{"v1", "admin", "groups", "group", "grants"}, ""))
+	pattern_AdminService_IssueToken_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "tokens"}, ""))
+	pattern_AdminService_IssueToken_1           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3, 2, 4}, []string{"v1", "admin", "users", "user", "tokens"}, ""))
+	pattern_AdminService_ListTokens_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "tokens"}, ""))
+	pattern_AdminService_ListTokens_1           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3, 2, 4}, []string{"v1", "admin", "users", "user", "tokens"}, ""))
+	pattern_AdminService_RevokeToken_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "tokens", "id"}, ""))
+	pattern_AdminService_RevokeToken_1          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3, 2, 4, 1, 0, 4, 1, 5, 5}, []string{"v1", "admin", "users", "user", "tokens", "id"}, ""))
+	pattern_AdminService_CreateClient_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "admin", "clients"}, ""))
+	pattern_AdminService_GetClient_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "admin", "clients", "client_id"}, ""))
+	pattern_AdminService_ListClients_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "admin", "clients"}, ""))
+	pattern_AdminService_DeleteClient_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "admin", "clients", "client_id"}, ""))
+	pattern_AdminService_CreateRole_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "admin", "roles"}, ""))
+	pattern_AdminService_GetRole_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "admin", "roles", "name"}, ""))
+	pattern_AdminService_ListRoles_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "admin", "roles"}, ""))
+	pattern_AdminService_UpdateRole_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "admin", "roles", "name"}, ""))
+	pattern_AdminService_DeleteRole_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "admin", "roles", "name"}, ""))
+	pattern_AdminService_CreateRoleBinding_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "admin", "rolebindings"}, ""))
+	pattern_AdminService_GetRoleBinding_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "admin", "rolebindings", "name"}, ""))
+	pattern_AdminService_ListRoleBindings_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "admin", "rolebindings"}, ""))
+	pattern_AdminService_UpdateRoleBinding_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "admin", "rolebindings", "name"}, ""))
+	pattern_AdminService_DeleteRoleBinding_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "admin", "rolebindings", "name"}, ""))
+	pattern_AdminService_IssueProvisioningKey_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3, 2, 4}, []string{"v1", "admin", "agents", "agent", "provisioning-key"}, ""))
 )
 
 var (
-	forward_AdminService_CreateUser_0        = runtime.ForwardResponseMessage
-	forward_AdminService_GetUser_0           = runtime.ForwardResponseMessage
-	forward_AdminService_ListUsers_0         = runtime.ForwardResponseMessage
-	forward_AdminService_UpdateUser_0        = runtime.ForwardResponseMessage
-	forward_AdminService_DeleteUser_0        = runtime.ForwardResponseMessage
-	forward_AdminService_SetUserPassword_0   = runtime.ForwardResponseMessage
-	forward_AdminService_CreateGroup_0       = runtime.ForwardResponseMessage
-	forward_AdminService_GetGroup_0          = runtime.ForwardResponseMessage
-	forward_AdminService_ListGroups_0        = runtime.ForwardResponseMessage
-	forward_AdminService_DeleteGroup_0       = runtime.ForwardResponseMessage
-	forward_AdminService_AddGroupMember_0    = runtime.ForwardResponseMessage
-	forward_AdminService_RemoveGroupMember_0 = runtime.ForwardResponseMessage
-	forward_AdminService_GrantPermissions_0  = runtime.ForwardResponseMessage
-	forward_AdminService_GrantPermissions_1  = runtime.ForwardResponseMessage
-	forward_AdminService_RevokePermissions_0 = runtime.ForwardResponseMessage
-	forward_AdminService_RevokePermissions_1 = runtime.ForwardResponseMessage
-	forward_AdminService_ListGrants_0        = runtime.ForwardResponseMessage
-	forward_AdminService_ListGrants_1        = runtime.ForwardResponseMessage
-	forward_AdminService_IssueToken_0        = runtime.ForwardResponseMessage
-	forward_AdminService_IssueToken_1        = runtime.ForwardResponseMessage
-	forward_AdminService_ListTokens_0        = runtime.ForwardResponseMessage
-	forward_AdminService_ListTokens_1        = runtime.ForwardResponseMessage
-	forward_AdminService_RevokeToken_0       = runtime.ForwardResponseMessage
-	forward_AdminService_RevokeToken_1       = runtime.ForwardResponseMessage
-	forward_AdminService_CreateClient_0      = runtime.ForwardResponseMessage
-	forward_AdminService_GetClient_0         = runtime.ForwardResponseMessage
-	forward_AdminService_ListClients_0       = runtime.ForwardResponseMessage
-	forward_AdminService_DeleteClient_0      = runtime.ForwardResponseMessage
-	forward_AdminService_CreateRole_0        = runtime.ForwardResponseMessage
-	forward_AdminService_GetRole_0           = runtime.ForwardResponseMessage
-	forward_AdminService_ListRoles_0         = runtime.ForwardResponseMessage
-	forward_AdminService_UpdateRole_0        = runtime.ForwardResponseMessage
-	forward_AdminService_DeleteRole_0        = runtime.ForwardResponseMessage
-	forward_AdminService_CreateRoleBinding_0 = runtime.ForwardResponseMessage
-	forward_AdminService_GetRoleBinding_0    = runtime.ForwardResponseMessage
-	forward_AdminService_ListRoleBindings_0  = runtime.ForwardResponseMessage
-	forward_AdminService_UpdateRoleBinding_0 = runtime.ForwardResponseMessage
-	forward_AdminService_DeleteRoleBinding_0 = runtime.ForwardResponseMessage
+	forward_AdminService_CreateUser_0           = runtime.ForwardResponseMessage
+	forward_AdminService_GetUser_0              = runtime.ForwardResponseMessage
+	forward_AdminService_ListUsers_0            = runtime.ForwardResponseMessage
+	forward_AdminService_UpdateUser_0           = runtime.ForwardResponseMessage
+	forward_AdminService_DeleteUser_0           = runtime.ForwardResponseMessage
+	forward_AdminService_SetUserPassword_0      = runtime.ForwardResponseMessage
+	forward_AdminService_CreateGroup_0          = runtime.ForwardResponseMessage
+	forward_AdminService_GetGroup_0             = runtime.ForwardResponseMessage
+	forward_AdminService_ListGroups_0           = runtime.ForwardResponseMessage
+	forward_AdminService_DeleteGroup_0          = runtime.ForwardResponseMessage
+	forward_AdminService_AddGroupMember_0       = runtime.ForwardResponseMessage
+	forward_AdminService_RemoveGroupMember_0    = runtime.ForwardResponseMessage
+	forward_AdminService_GrantPermissions_0     = runtime.ForwardResponseMessage
+	forward_AdminService_GrantPermissions_1     = runtime.ForwardResponseMessage
+	forward_AdminService_RevokePermissions_0    = runtime.ForwardResponseMessage
+	forward_AdminService_RevokePermissions_1    = runtime.ForwardResponseMessage
+	forward_AdminService_ListGrants_0           = runtime.ForwardResponseMessage
+	forward_AdminService_ListGrants_1           = runtime.ForwardResponseMessage
+	forward_AdminService_IssueToken_0           = runtime.ForwardResponseMessage
+	forward_AdminService_IssueToken_1           = runtime.ForwardResponseMessage
+	forward_AdminService_ListTokens_0           = runtime.ForwardResponseMessage
+	forward_AdminService_ListTokens_1           = runtime.ForwardResponseMessage
+	forward_AdminService_RevokeToken_0          = runtime.ForwardResponseMessage
+	forward_AdminService_RevokeToken_1          = runtime.ForwardResponseMessage
+	forward_AdminService_CreateClient_0         = runtime.ForwardResponseMessage
+	forward_AdminService_GetClient_0            = runtime.ForwardResponseMessage
+	forward_AdminService_ListClients_0          = runtime.ForwardResponseMessage
+	forward_AdminService_DeleteClient_0         = runtime.ForwardResponseMessage
+	forward_AdminService_CreateRole_0           = runtime.ForwardResponseMessage
+	forward_AdminService_GetRole_0              = runtime.ForwardResponseMessage
+	forward_AdminService_ListRoles_0            = runtime.ForwardResponseMessage
+	forward_AdminService_UpdateRole_0           = runtime.ForwardResponseMessage
+	forward_AdminService_DeleteRole_0           = runtime.ForwardResponseMessage
+	forward_AdminService_CreateRoleBinding_0    = runtime.ForwardResponseMessage
+	forward_AdminService_GetRoleBinding_0       = runtime.ForwardResponseMessage
+	forward_AdminService_ListRoleBindings_0     = runtime.ForwardResponseMessage
+	forward_AdminService_UpdateRoleBinding_0    = runtime.ForwardResponseMessage
+	forward_AdminService_DeleteRoleBinding_0    = runtime.ForwardResponseMessage
+	forward_AdminService_IssueProvisioningKey_0 = runtime.ForwardResponseMessage
 )

@@ -19,38 +19,39 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	AdminService_CreateUser_FullMethodName        = "/gatehouse.v1.AdminService/CreateUser"
-	AdminService_GetUser_FullMethodName           = "/gatehouse.v1.AdminService/GetUser"
-	AdminService_ListUsers_FullMethodName         = "/gatehouse.v1.AdminService/ListUsers"
-	AdminService_UpdateUser_FullMethodName        = "/gatehouse.v1.AdminService/UpdateUser"
-	AdminService_DeleteUser_FullMethodName        = "/gatehouse.v1.AdminService/DeleteUser"
-	AdminService_SetUserPassword_FullMethodName   = "/gatehouse.v1.AdminService/SetUserPassword"
-	AdminService_CreateGroup_FullMethodName       = "/gatehouse.v1.AdminService/CreateGroup"
-	AdminService_GetGroup_FullMethodName          = "/gatehouse.v1.AdminService/GetGroup"
-	AdminService_ListGroups_FullMethodName        = "/gatehouse.v1.AdminService/ListGroups"
-	AdminService_DeleteGroup_FullMethodName       = "/gatehouse.v1.AdminService/DeleteGroup"
-	AdminService_AddGroupMember_FullMethodName    = "/gatehouse.v1.AdminService/AddGroupMember"
-	AdminService_RemoveGroupMember_FullMethodName = "/gatehouse.v1.AdminService/RemoveGroupMember"
-	AdminService_GrantPermissions_FullMethodName  = "/gatehouse.v1.AdminService/GrantPermissions"
-	AdminService_RevokePermissions_FullMethodName = "/gatehouse.v1.AdminService/RevokePermissions"
-	AdminService_ListGrants_FullMethodName        = "/gatehouse.v1.AdminService/ListGrants"
-	AdminService_IssueToken_FullMethodName        = "/gatehouse.v1.AdminService/IssueToken"
-	AdminService_ListTokens_FullMethodName        = "/gatehouse.v1.AdminService/ListTokens"
-	AdminService_RevokeToken_FullMethodName       = "/gatehouse.v1.AdminService/RevokeToken"
-	AdminService_CreateClient_FullMethodName      = "/gatehouse.v1.AdminService/CreateClient"
-	AdminService_GetClient_FullMethodName         = "/gatehouse.v1.AdminService/GetClient"
-	AdminService_ListClients_FullMethodName       = "/gatehouse.v1.AdminService/ListClients"
-	AdminService_DeleteClient_FullMethodName      = "/gatehouse.v1.AdminService/DeleteClient"
-	AdminService_CreateRole_FullMethodName        = "/gatehouse.v1.AdminService/CreateRole"
-	AdminService_GetRole_FullMethodName           = "/gatehouse.v1.AdminService/GetRole"
-	AdminService_ListRoles_FullMethodName         = "/gatehouse.v1.AdminService/ListRoles"
-	AdminService_UpdateRole_FullMethodName        = "/gatehouse.v1.AdminService/UpdateRole"
-	AdminService_DeleteRole_FullMethodName        = "/gatehouse.v1.AdminService/DeleteRole"
-	AdminService_CreateRoleBinding_FullMethodName = "/gatehouse.v1.AdminService/CreateRoleBinding"
-	AdminService_GetRoleBinding_FullMethodName    = "/gatehouse.v1.AdminService/GetRoleBinding"
-	AdminService_ListRoleBindings_FullMethodName  = "/gatehouse.v1.AdminService/ListRoleBindings"
-	AdminService_UpdateRoleBinding_FullMethodName = "/gatehouse.v1.AdminService/UpdateRoleBinding"
-	AdminService_DeleteRoleBinding_FullMethodName = "/gatehouse.v1.AdminService/DeleteRoleBinding"
+	AdminService_CreateUser_FullMethodName           = "/gatehouse.v1.AdminService/CreateUser"
+	AdminService_GetUser_FullMethodName              = "/gatehouse.v1.AdminService/GetUser"
+	AdminService_ListUsers_FullMethodName            = "/gatehouse.v1.AdminService/ListUsers"
+	AdminService_UpdateUser_FullMethodName           = "/gatehouse.v1.AdminService/UpdateUser"
+	AdminService_DeleteUser_FullMethodName           = "/gatehouse.v1.AdminService/DeleteUser"
+	AdminService_SetUserPassword_FullMethodName      = "/gatehouse.v1.AdminService/SetUserPassword"
+	AdminService_CreateGroup_FullMethodName          = "/gatehouse.v1.AdminService/CreateGroup"
+	AdminService_GetGroup_FullMethodName             = "/gatehouse.v1.AdminService/GetGroup"
+	AdminService_ListGroups_FullMethodName           = "/gatehouse.v1.AdminService/ListGroups"
+	AdminService_DeleteGroup_FullMethodName          = "/gatehouse.v1.AdminService/DeleteGroup"
+	AdminService_AddGroupMember_FullMethodName       = "/gatehouse.v1.AdminService/AddGroupMember"
+	AdminService_RemoveGroupMember_FullMethodName    = "/gatehouse.v1.AdminService/RemoveGroupMember"
+	AdminService_GrantPermissions_FullMethodName     = "/gatehouse.v1.AdminService/GrantPermissions"
+	AdminService_RevokePermissions_FullMethodName    = "/gatehouse.v1.AdminService/RevokePermissions"
+	AdminService_ListGrants_FullMethodName           = "/gatehouse.v1.AdminService/ListGrants"
+	AdminService_IssueToken_FullMethodName           = "/gatehouse.v1.AdminService/IssueToken"
+	AdminService_ListTokens_FullMethodName           = "/gatehouse.v1.AdminService/ListTokens"
+	AdminService_RevokeToken_FullMethodName          = "/gatehouse.v1.AdminService/RevokeToken"
+	AdminService_CreateClient_FullMethodName         = "/gatehouse.v1.AdminService/CreateClient"
+	AdminService_GetClient_FullMethodName            = "/gatehouse.v1.AdminService/GetClient"
+	AdminService_ListClients_FullMethodName          = "/gatehouse.v1.AdminService/ListClients"
+	AdminService_DeleteClient_FullMethodName         = "/gatehouse.v1.AdminService/DeleteClient"
+	AdminService_CreateRole_FullMethodName           = "/gatehouse.v1.AdminService/CreateRole"
+	AdminService_GetRole_FullMethodName              = "/gatehouse.v1.AdminService/GetRole"
+	AdminService_ListRoles_FullMethodName            = "/gatehouse.v1.AdminService/ListRoles"
+	AdminService_UpdateRole_FullMethodName           = "/gatehouse.v1.AdminService/UpdateRole"
+	AdminService_DeleteRole_FullMethodName           = "/gatehouse.v1.AdminService/DeleteRole"
+	AdminService_CreateRoleBinding_FullMethodName    = "/gatehouse.v1.AdminService/CreateRoleBinding"
+	AdminService_GetRoleBinding_FullMethodName       = "/gatehouse.v1.AdminService/GetRoleBinding"
+	AdminService_ListRoleBindings_FullMethodName     = "/gatehouse.v1.AdminService/ListRoleBindings"
+	AdminService_UpdateRoleBinding_FullMethodName    = "/gatehouse.v1.AdminService/UpdateRoleBinding"
+	AdminService_DeleteRoleBinding_FullMethodName    = "/gatehouse.v1.AdminService/DeleteRoleBinding"
+	AdminService_IssueProvisioningKey_FullMethodName = "/gatehouse.v1.AdminService/IssueProvisioningKey"
 )
 
 // AdminServiceClient is the client API for AdminService service.
@@ -124,6 +125,12 @@ type AdminServiceClient interface {
 	ListRoleBindings(ctx context.Context, in *ListRoleBindingsRequest, opts ...grpc.CallOption) (*ListRoleBindingsResponse, error)
 	UpdateRoleBinding(ctx context.Context, in *UpdateRoleBindingRequest, opts ...grpc.CallOption) (*UpdateRoleBindingResponse, error)
 	DeleteRoleBinding(ctx context.Context, in *DeleteRoleBindingRequest, opts ...grpc.CallOption) (*DeleteRoleBindingResponse, error)
+	// IssueProvisioningKey makes a single-use provisioning key for an agent
+	// (a Controller fog), which the agent exchanges at
+	// POST /api/v3/agent/provision for its key pair. The Controller calls it
+	// when it creates a fog. The key is returned once and replaces the agent's
+	// earlier one. UNIMPLEMENTED when the process has no agent support.
+	IssueProvisioningKey(ctx context.Context, in *IssueProvisioningKeyRequest, opts ...grpc.CallOption) (*IssueProvisioningKeyResponse, error)
 }
 
 type adminServiceClient struct {
@@ -454,6 +461,16 @@ func (c *adminServiceClient) DeleteRoleBinding(ctx context.Context, in *DeleteRo
 	return out, nil
 }
 
+func (c *adminServiceClient) IssueProvisioningKey(ctx context.Context, in *IssueProvisioningKeyRequest, opts ...grpc.CallOption) (*IssueProvisioningKeyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(IssueProvisioningKeyResponse)
+	err := c.cc.Invoke(ctx, AdminService_IssueProvisioningKey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServiceServer is the server API for AdminService service.
 // All implementations must embed UnimplementedAdminServiceServer
 // for forward compatibility.
@@ -525,6 +542,12 @@ type AdminServiceServer interface {
 	ListRoleBindings(context.Context, *ListRoleBindingsRequest) (*ListRoleBindingsResponse, error)
 	UpdateRoleBinding(context.Context, *UpdateRoleBindingRequest) (*UpdateRoleBindingResponse, error)
 	DeleteRoleBinding(context.Context, *DeleteRoleBindingRequest) (*DeleteRoleBindingResponse, error)
+	// IssueProvisioningKey makes a single-use provisioning key for an agent
+	// (a Controller fog), which the agent exchanges at
+	// POST /api/v3/agent/provision for its key pair. The Controller calls it
+	// when it creates a fog. The key is returned once and replaces the agent's
+	// earlier one. UNIMPLEMENTED when the process has no agent support.
+	IssueProvisioningKey(context.Context, *IssueProvisioningKeyRequest) (*IssueProvisioningKeyResponse, error)
 	mustEmbedUnimplementedAdminServiceServer()
 }
 
@@ -630,6 +653,9 @@ func (UnimplementedAdminServiceServer) UpdateRoleBinding(context.Context, *Updat
 }
 func (UnimplementedAdminServiceServer) DeleteRoleBinding(context.Context, *DeleteRoleBindingRequest) (*DeleteRoleBindingResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteRoleBinding not implemented")
+}
+func (UnimplementedAdminServiceServer) IssueProvisioningKey(context.Context, *IssueProvisioningKeyRequest) (*IssueProvisioningKeyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method IssueProvisioningKey not implemented")
 }
 func (UnimplementedAdminServiceServer) mustEmbedUnimplementedAdminServiceServer() {}
 func (UnimplementedAdminServiceServer) testEmbeddedByValue()                      {}
@@ -1228,6 +1254,24 @@ func _AdminService_DeleteRoleBinding_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AdminService_IssueProvisioningKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(IssueProvisioningKeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).IssueProvisioningKey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_IssueProvisioningKey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).IssueProvisioningKey(ctx, req.(*IssueProvisioningKeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AdminService_ServiceDesc is the grpc.ServiceDesc for AdminService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1362,6 +1406,10 @@ var AdminService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteRoleBinding",
 			Handler:    _AdminService_DeleteRoleBinding_Handler,
+		},
+		{
+			MethodName: "IssueProvisioningKey",
+			Handler:    _AdminService_IssueProvisioningKey_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
