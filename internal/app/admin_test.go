@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -20,6 +22,7 @@ import (
 
 	"github.com/gatehouse-authz/gatehouse/internal/app"
 	"github.com/gatehouse-authz/gatehouse/internal/secret"
+	"github.com/gatehouse-authz/gatehouse/internal/testenv"
 	"github.com/gatehouse-authz/gatehouse/policies"
 	gatehousev1 "github.com/gatehouse-authz/gatehouse/proto/gatehouse/v1"
 )
@@ -651,4 +654,69 @@ func TestAT12IssuedSecretsStoredAsDigests(t *testing.T) {
 			t.Fatalf("%s holds the secret", e.Name())
 		}
 	}
+}
+
+// TestRB14AdminAPIOnTwoReplicas: writes through one replica's AdminService
+// (a role and binding, a token issued and then revoked) are honoured by a
+// second replica on the same PostgreSQL.
+func TestRB14AdminAPIOnTwoReplicas(t *testing.T) {
+	dsn := testenv.PostgresDSN(t)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		testenv.RequireServer(t, "PostgreSQL", err)
+	}
+	schema := fmt.Sprintf("gh_admin_replicas_%d", time.Now().UnixNano())
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+		conn.Close(context.Background())
+	})
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	url := dsn + sep + "search_path=" + schema
+	iss := testenv.NewIssuer(t)
+	policy := adminPolicyDir(t)
+	a := start(t, externalEnv(t, iss, "DATABASE_URL", url, "POLICY_DIR", policy), true)
+	b := start(t, externalEnv(t, iss, "DATABASE_URL", url, "POLICY_DIR", policy), true)
+	f := &fixture{iss: iss, g: a}
+	root := f.withGroups("admin")
+	adminA := gatehousev1.NewAdminServiceClient(a.conn)
+	rctx := as(t, "Bearer "+root)
+
+	dave := f.token(func(c map[string]any) { c["preferred_username"] = "dave" })
+	wantStatus(t, b.decide(req{method: "GET", path: "/api/v1/shows", headers: bearer(dave)}), 403)
+	if _, err := adminA.CreateRole(rctx, &gatehousev1.CreateRoleRequest{Role: &gatehousev1.Role{Name: "show-reader",
+		Rules: []*gatehousev1.RoleRule{{ApiGroups: []string{""}, Resources: []string{"shows"}, Verbs: []string{"list"}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := adminA.CreateRoleBinding(rctx, &gatehousev1.CreateRoleBindingRequest{Binding: &gatehousev1.RoleBinding{Name: "dave",
+		RoleRef: "show-reader", Subjects: []*gatehousev1.Subject{{Kind: "User", Name: "dave"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "replica b honours a binding made through a", func() bool {
+		return b.decide(req{method: "GET", path: "/api/v1/shows", headers: bearer(dave)}).status == 200
+	})
+
+	if _, err := adminA.CreateUser(rctx, &gatehousev1.CreateUserRequest{Login: "svc"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := adminA.GrantPermissions(rctx, &gatehousev1.GrantPermissionsRequest{User: "svc", Codenames: []string{"view_show"}}); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := adminA.IssueToken(rctx, &gatehousev1.IssueTokenRequest{User: "svc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, b.decide(req{method: "GET", path: "/api/v1/shows", headers: tokenHeader(tok.GetSecret())}), 200)
+	if _, err := adminA.RevokeToken(rctx, &gatehousev1.RevokeTokenRequest{User: "svc", Id: tok.GetToken().GetId()}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "replica b refuses a token revoked through a", func() bool {
+		return b.decide(req{method: "GET", path: "/api/v1/shows", headers: tokenHeader(tok.GetSecret())}).status == 401
+	})
 }
