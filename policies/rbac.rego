@@ -99,5 +99,16 @@ names_allow(names, _) if count(names) == 0
 
 names_allow(names, name) if {
 	name != ""
+	name != self_name
 	name in names
+}
+
+# "{self}" in resourceNames names the caller's own subject: it matches the
+# instance equal to it, never an instance literally named "{self}".
+self_name := "{self}"
+
+names_allow(names, name) if {
+	self_name in names
+	name != ""
+	name == identity.subject
 }

@@ -60,6 +60,13 @@ type Options struct {
 	// ForwardAuthTrustedProxies enables the HTTP forward-auth door
 	// (/ext_authz/…, /forward-auth) for these peers; empty: off.
 	ForwardAuthTrustedProxies []netip.Prefix
+	// Unary and Stream interceptors run after panic recovery, for every gRPC
+	// call (the REST gateway dials this same server, so REST calls too).
+	Unary  []grpc.UnaryServerInterceptor
+	Stream []grpc.StreamServerInterceptor
+	// Register adds more gRPC services (AdminService, ...); their names are
+	// reported by health like the built-in ones.
+	Register func(s *grpc.Server) (services []string)
 }
 
 // Server is a running Gatehouse process.
@@ -96,7 +103,8 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 
 	s.grpc = grpc.NewServer(
-		grpc.ChainUnaryInterceptor(grpcapi.RecoverUnary(opts.Logger, opts.OnPanic)),
+		grpc.ChainUnaryInterceptor(append([]grpc.UnaryServerInterceptor{grpcapi.RecoverUnary(opts.Logger, opts.OnPanic)}, opts.Unary...)...),
+		grpc.ChainStreamInterceptor(opts.Stream...),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 		// Write buffers shared between connections: less memory per
 		// connection under Envoy's many concurrent calls. No stream-worker
@@ -110,6 +118,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
 	s.services = []string{"", "envoy.service.auth.v3.Authorization", "gatehouse.v1.AuthService"}
+	if opts.Register != nil {
+		s.services = append(s.services, opts.Register(s.grpc)...)
+	}
 	s.setServing(false)
 
 	// The gateway talks to our own gRPC server, so REST shares its interceptors.

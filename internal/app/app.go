@@ -11,6 +11,9 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
+
+	"google.golang.org/grpc"
 
 	"github.com/gatehouse-authz/gatehouse"
 	"github.com/gatehouse-authz/gatehouse/authn"
@@ -23,7 +26,10 @@ import (
 	"github.com/gatehouse-authz/gatehouse/internal/storesync"
 	"github.com/gatehouse-authz/gatehouse/internal/telemetry"
 	"github.com/gatehouse-authz/gatehouse/policies"
+	gatehousev1 "github.com/gatehouse-authz/gatehouse/proto/gatehouse/v1"
+	"github.com/gatehouse-authz/gatehouse/provision"
 	"github.com/gatehouse-authz/gatehouse/server"
+	"github.com/gatehouse-authz/gatehouse/server/admin"
 	"github.com/gatehouse-authz/gatehouse/server/oidc"
 	"github.com/gatehouse-authz/gatehouse/store"
 	"github.com/gatehouse-authz/gatehouse/token"
@@ -41,6 +47,8 @@ type App struct {
 	syncer  *storesync.Syncer
 	decider *decision.Decider
 	server  *server.Server
+	// controller serves the Controller's /api/v3/roles and /rolebindings.
+	controller *admin.Controller
 }
 
 // New builds every part and binds the listeners; Run serves.
@@ -111,6 +119,13 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *App, err
 		return nil, err
 	}
 
+	adminSvc := admin.New(admin.Options{
+		Store: a.store, Codenames: a.engine.Codenames, AllowInsecureHTTP: cfg.InsecureAllowHTTP, Logger: log,
+		ProvisioningKeys: a.issueProvisioningKey,
+	})
+	authorizer := admin.NewAuthorizer(a.decider)
+	a.controller = admin.NewController(adminSvc, a.decider)
+
 	a.server, err = server.New(ctx, server.Options{
 		GRPCAddr:        cfg.GRPCAddr,
 		HTTPAddr:        cfg.HTTPAddr,
@@ -123,6 +138,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *App, err
 		OnPanic:         a.metrics.Panicked,
 
 		ForwardAuthTrustedProxies: cfg.Ops.ForwardAuthTrustedProxies,
+		Unary:                     []grpc.UnaryServerInterceptor{authorizer.Unary},
+		Stream:                    []grpc.StreamServerInterceptor{authorizer.Stream},
+		Register: func(s *grpc.Server) []string {
+			gatehousev1.RegisterAdminServiceServer(s, adminSvc)
+			return []string{"gatehouse.v1.AdminService"}
+		},
 	})
 	if err != nil {
 		return nil, err
@@ -232,6 +253,9 @@ func (a *App) remote(ctx context.Context, issuer string) (*jwt.RemoteKeySource, 
 // routes mounts the embedded issuer's endpoints.
 func (a *App) routes(mux *http.ServeMux) {
 	a.agentRoutes(mux)
+	if a.controller != nil {
+		a.controller.Register(mux)
+	}
 	if a.signer == nil {
 		return
 	}
@@ -287,3 +311,13 @@ func (a *App) Decider() *decision.Decider { return a.decider }
 
 // Store is the process's store (tests and the admin surface use it).
 func (a *App) Store() store.Store { return a.store }
+
+// issueProvisioningKey lets the admin API issue agent provisioning keys with
+// the same rule as the CLI (provision.IssueKey).
+func (a *App) issueProvisioningKey(ctx context.Context, ref string, ttl time.Duration) (admin.ProvisioningKey, error) {
+	k, err := provision.IssueKey(ctx, a.store, ref, ttl, time.Now())
+	if err != nil {
+		return admin.ProvisioningKey{}, err
+	}
+	return admin.ProvisioningKey{AgentID: k.Agent.ID, AgentName: k.Agent.Name, Key: k.Key, ExpiresAt: k.ExpiresAt}, nil
+}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -33,6 +34,9 @@ func New(ctx context.Context, conn *grpc.ClientConn) (http.Handler, error) {
 	if err := gatehousev1.RegisterAuthServiceHandler(ctx, mux, conn); err != nil {
 		return nil, err
 	}
+	if err := gatehousev1.RegisterAdminServiceHandler(ctx, mux, conn); err != nil {
+		return nil, err
+	}
 	return mux, nil
 }
 
@@ -40,6 +44,10 @@ func New(ctx context.Context, conn *grpc.ClientConn) (http.Handler, error) {
 type Envelope struct {
 	Name    string `json:"name"`
 	Message string `json:"message"`
+	// Reason and DecisionID are set on authorization denials (the
+	// ErrorInfo of the gRPC status).
+	Reason     string `json:"reason,omitempty"`
+	DecisionID string `json:"decisionId,omitempty"`
 }
 
 // errorClass maps gRPC codes to the Controller's error classes and statuses.
@@ -79,13 +87,23 @@ func errorHandler(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w
 	if code == http.StatusMethodNotAllowed {
 		name = "MethodNotAllowedError"
 	}
-	WriteError(w, code, name, msg)
+	env := Envelope{Name: name, Message: msg}
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			env.Reason, env.DecisionID = info.GetReason(), info.GetMetadata()["decision_id"]
+		}
+	}
+	writeEnvelope(w, code, env)
 }
 
 // WriteError writes the Controller's error envelope.
 func WriteError(w http.ResponseWriter, code int, name, message string) {
+	writeEnvelope(w, code, Envelope{Name: name, Message: message})
+}
+
+func writeEnvelope(w http.ResponseWriter, code int, env Envelope) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(Envelope{Name: name, Message: message}) // the client may be gone; nothing to do
+	_ = json.NewEncoder(w).Encode(env) // the client may be gone; nothing to do
 }

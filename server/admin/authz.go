@@ -1,0 +1,181 @@
+package admin
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+
+	"github.com/gatehouse-authz/gatehouse"
+	gatehousev1 "github.com/gatehouse-authz/gatehouse/proto/gatehouse/v1"
+)
+
+// Decider is the decision core.
+type Decider interface {
+	Decide(ctx context.Context, req *gatehouse.Request) gatehouse.Decision
+}
+
+// ErrorDomain is the ErrorInfo domain of Gatehouse's authorization denials.
+const ErrorDomain = "gatehouse.authz"
+
+// servicePrefix selects the calls the Authorizer decides: Gatehouse's own
+// API. Envoy's ext_authz, health and reflection are not ours to guard.
+const servicePrefix = "/gatehouse.v1."
+
+// DefaultSkip lists the gatehouse.v1 methods that are not authorized by the
+// policy: Check (the hot path, which decides on its own input) and the calls
+// that establish a credential (Login, Refresh, agent provisioning).
+var DefaultSkip = []string{
+	gatehousev1.AuthService_Check_FullMethodName,
+	"/gatehouse.v1.AuthService/Login",
+	"/gatehouse.v1.AuthService/Refresh",
+}
+
+// targetUser names the user a token call is about, so the policy can decide
+// for whom a caller may issue, list or revoke tokens (resourceNames).
+var targetUser = map[string]func(any) string{
+	gatehousev1.AdminService_IssueToken_FullMethodName: func(r any) string { return r.(*gatehousev1.IssueTokenRequest).GetUser() },
+	gatehousev1.AdminService_ListTokens_FullMethodName: func(r any) string { return r.(*gatehousev1.ListTokensRequest).GetUser() },
+	gatehousev1.AdminService_RevokeToken_FullMethodName: func(r any) string {
+		return r.(*gatehousev1.RevokeTokenRequest).GetUser()
+	},
+}
+
+// Authorizer is the gRPC interceptor that puts every gatehouse.v1 call
+// (except the skipped ones) before the policy, as the request
+// `POST <full method>`. It holds no authorization logic of its own: the
+// catalog routes and role rules in the policy data decide. The REST gateway
+// dials this same server, so REST calls pass through it too.
+type Authorizer struct {
+	decider Decider
+	skip    map[string]bool
+}
+
+// NewAuthorizer returns an Authorizer over d that lets skip through
+// undecided (DefaultSkip when none are given).
+func NewAuthorizer(d Decider, skip ...string) *Authorizer {
+	if len(skip) == 0 {
+		skip = DefaultSkip
+	}
+	a := &Authorizer{decider: d, skip: make(map[string]bool, len(skip))}
+	for _, m := range skip {
+		a.skip[m] = true
+	}
+	return a
+}
+
+// Unary authorizes unary calls.
+func (a *Authorizer) Unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	if info.FullMethod == gatehousev1.AuthService_Check_FullMethodName {
+		return handler(ctx, req) // the hot path: nothing else happens here
+	}
+	if !a.guards(info.FullMethod) {
+		return handler(ctx, req)
+	}
+	ctx, err := a.authorize(ctx, info.FullMethod, req)
+	if err != nil {
+		return nil, err
+	}
+	return handler(ctx, req)
+}
+
+// Stream authorizes streaming calls (none of Gatehouse's today), so a future
+// one cannot slip past the policy.
+func (a *Authorizer) Stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	if !a.guards(info.FullMethod) {
+		return handler(srv, ss)
+	}
+	if _, err := a.authorize(ss.Context(), info.FullMethod, nil); err != nil {
+		return err
+	}
+	return handler(srv, ss)
+}
+
+func (a *Authorizer) guards(method string) bool {
+	return strings.HasPrefix(method, servicePrefix) && !a.skip[method]
+}
+
+type decisionKey struct{}
+
+// DecisionFrom returns the allow decision of the current call, if any.
+func DecisionFrom(ctx context.Context) (gatehouse.Decision, bool) {
+	d, ok := ctx.Value(decisionKey{}).(gatehouse.Decision)
+	return d, ok
+}
+
+// DecisionPath is the request path the policy decides a call as: the full
+// method, followed by the escaped target login for token calls naming one.
+func DecisionPath(method string, req any) string {
+	if f := targetUser[method]; f != nil && req != nil {
+		if u := f(req); u != "" {
+			return method + "/" + url.PathEscape(u)
+		}
+	}
+	return method
+}
+
+func (a *Authorizer) authorize(ctx context.Context, method string, req any) (context.Context, error) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	headers := make(map[string]string, 1)
+	// Only the Authorization metadata is a credential. The gateway forwards
+	// cookies as grpcgateway-cookie; they are never read here.
+	if v := md.Get("authorization"); len(v) > 0 {
+		headers["authorization"] = v[0]
+	}
+	r := &gatehouse.Request{
+		Method:  http.MethodPost,
+		Path:    DecisionPath(method, req),
+		Headers: headers,
+	}
+	if v := md.Get(":authority"); len(v) > 0 {
+		r.Host = v[0]
+	}
+	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+		r.SourceIP = p.Addr.String()
+		if h, _, err := net.SplitHostPort(r.SourceIP); err == nil {
+			r.SourceIP = h
+		}
+	}
+	d := a.decider.Decide(ctx, r)
+	if d.Allow {
+		return context.WithValue(ctx, decisionKey{}, d), nil
+	}
+	return ctx, DenyError(&d)
+}
+
+// DenyError turns a deny decision into a gRPC status: UNAUTHENTICATED for
+// 401, UNAVAILABLE for 5xx, PERMISSION_DENIED otherwise, with an ErrorInfo
+// carrying the reason code, the decision id and the HTTP status.
+func DenyError(d *gatehouse.Decision) error {
+	code, msg := codes.PermissionDenied, "Authorization denied: You do not have permission to perform this action. Please contact your administrator."
+	switch {
+	case d.Status == http.StatusUnauthorized:
+		code, msg = codes.Unauthenticated, "Unauthorized: No authentication information found"
+		if d.Reason != gatehouse.ReasonNoCredential {
+			msg = "Unauthorized: the credential was refused"
+		}
+	case d.Status >= 500:
+		code, msg = codes.Unavailable, "Authorization is temporarily unavailable"
+	}
+	st, err := status.New(code, msg).WithDetails(&errdetails.ErrorInfo{
+		Reason: string(d.Reason),
+		Domain: ErrorDomain,
+		Metadata: map[string]string{
+			"decision_id": d.ID,
+			"http_status": strconv.Itoa(d.Status),
+		},
+	})
+	if err != nil { // only a marshalling failure of a static message type
+		return status.New(code, msg).Err()
+	}
+	return st.Err()
+}

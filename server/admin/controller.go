@@ -1,0 +1,423 @@
+package admin
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/gatehouse-authz/gatehouse"
+	"github.com/gatehouse-authz/gatehouse/server/gateway"
+)
+
+// The Controller's /api/v3/roles and /api/v3/rolebindings are plain HTTP
+// handlers rather than grpc-gateway rules, for two reasons:
+//   - shapes: the Controller wraps results ({"roles": [...]}, {"role": {...}},
+//     {"bindings": [...]}, {"binding": {...}}), nests roleRef as
+//     {"kind":"Role","name":...}, answers 201 on create and 204 with no body
+//     on delete, and refuses unknown fields (additionalProperties: false);
+//     the gateway would need a parallel set of messages to say that;
+//   - authorization: these are Controller routes, so they are decided as the
+//     HTTP request itself against the catalog's roles/roleBindings resources
+//     (RB-05: sre may read but not create), not as an AdminService method on
+//     Gatehouse's own gatehouse.* resources.
+// Each handler asks the Decider first (no authorization logic here) and then
+// calls the same record operations as AdminService.
+
+// Controller serves the Controller's role and role binding routes.
+type Controller struct {
+	svc     *Service
+	decider Decider
+}
+
+// NewController returns the handlers over svc, authorized by d.
+func NewController(svc *Service, d Decider) *Controller {
+	return &Controller{svc: svc, decider: d}
+}
+
+// Register mounts the routes on mux.
+func (c *Controller) Register(mux *http.ServeMux) {
+	for _, r := range []struct {
+		pattern string
+		h       http.HandlerFunc
+	}{
+		{"GET /api/v3/roles", c.listRoles},
+		{"POST /api/v3/roles", c.createRole},
+		{"GET /api/v3/roles/{name}", c.getRole},
+		{"PATCH /api/v3/roles/{name}", c.updateRole},
+		{"DELETE /api/v3/roles/{name}", c.deleteRole},
+		{"GET /api/v3/rolebindings", c.listBindings},
+		{"POST /api/v3/rolebindings", c.createBinding},
+		{"GET /api/v3/rolebindings/{name}", c.getBinding},
+		{"PATCH /api/v3/rolebindings/{name}", c.updateBinding},
+		{"DELETE /api/v3/rolebindings/{name}", c.deleteBinding},
+	} {
+		mux.Handle(r.pattern, c.authorized(r.h))
+	}
+}
+
+// authorized decides the HTTP request with the policy before h runs; a deny
+// is written exactly as the decision says (status, headers, body).
+func (c *Controller) authorized(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d := c.decider.Decide(r.Context(), fromHTTP(r))
+		if !d.Allow {
+			for _, hd := range d.Response {
+				w.Header().Set(hd.Name, hd.Value)
+			}
+			w.Header().Set("Cache-Control", "no-store")
+			w.WriteHeader(d.Status)
+			_, _ = w.Write(d.Body) // the client may be gone; nothing to do
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+		h(w, r)
+	})
+}
+
+// fromHTTP is the request as the decision core sees it. Cookies travel as a
+// header but no authenticator reads them: a cookie is never a credential.
+func fromHTTP(r *http.Request) *gatehouse.Request {
+	headers := make(map[string]string, len(r.Header))
+	for k, v := range r.Header {
+		headers[strings.ToLower(k)] = strings.Join(v, ", ")
+	}
+	ip := r.RemoteAddr
+	if h, _, err := net.SplitHostPort(ip); err == nil {
+		ip = h
+	}
+	return &gatehouse.Request{
+		Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Host: r.Host,
+		Headers: headers, SourceIP: ip,
+	}
+}
+
+// --- wire shapes (the Controller's) ---
+
+type ruleJSON struct {
+	APIGroups     []string `json:"apiGroups"`
+	Resources     []string `json:"resources"`
+	Verbs         []string `json:"verbs"`
+	ResourceNames []string `json:"resourceNames,omitempty"`
+}
+
+type roleJSON struct {
+	Name      string     `json:"name"`
+	Kind      string     `json:"kind"`
+	Rules     []ruleJSON `json:"rules"`
+	CreatedAt string     `json:"createdAt,omitempty"`
+	UpdatedAt string     `json:"updatedAt,omitempty"`
+}
+
+type roleRefJSON struct {
+	Kind     string `json:"kind"`
+	Name     string `json:"name"`
+	APIGroup string `json:"apiGroup,omitempty"`
+}
+
+type subjectJSON struct {
+	Kind     string `json:"kind"`
+	Name     string `json:"name"`
+	APIGroup string `json:"apiGroup,omitempty"`
+}
+
+type bindingJSON struct {
+	Name      string        `json:"name"`
+	Kind      string        `json:"kind"`
+	RoleRef   roleRefJSON   `json:"roleRef"`
+	Subjects  []subjectJSON `json:"subjects"`
+	CreatedAt string        `json:"createdAt,omitempty"`
+	UpdatedAt string        `json:"updatedAt,omitempty"`
+}
+
+// Request bodies: pointers tell a missing field from an empty one.
+type roleBody struct {
+	Name  *string     `json:"name"`
+	Kind  *string     `json:"kind"`
+	Rules *[]ruleJSON `json:"rules"`
+}
+
+type bindingBody struct {
+	Name     *string        `json:"name"`
+	Kind     *string        `json:"kind"`
+	RoleRef  *roleRefJSON   `json:"roleRef"`
+	Subjects *[]subjectJSON `json:"subjects"`
+}
+
+func iso(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func roleOut(r gatehouse.Role) roleJSON {
+	out := roleJSON{Name: r.Name, Kind: "Role", Rules: make([]ruleJSON, 0, len(r.Rules)), CreatedAt: iso(r.CreatedAt), UpdatedAt: iso(r.UpdatedAt)}
+	for _, rule := range r.Rules {
+		out.Rules = append(out.Rules, ruleJSON(rule))
+	}
+	return out
+}
+
+func bindingOut(b gatehouse.RoleBinding) bindingJSON {
+	out := bindingJSON{Name: b.Name, Kind: "RoleBinding", RoleRef: roleRefJSON{Kind: "Role", Name: b.RoleRef},
+		Subjects: make([]subjectJSON, 0, len(b.Subjects)), CreatedAt: iso(b.CreatedAt), UpdatedAt: iso(b.UpdatedAt)}
+	for _, s := range b.Subjects {
+		out.Subjects = append(out.Subjects, subjectJSON{Kind: s.Kind, Name: s.Name})
+	}
+	return out
+}
+
+// --- helpers ---
+
+// errValidation is a request body the Controller's schema would refuse.
+type errValidation string
+
+func (e errValidation) Error() string { return string(e) }
+
+func decode(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return errValidation("Request body is too large")
+		}
+		if strings.HasPrefix(err.Error(), "json: unknown field ") {
+			return errValidation("Unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field "))
+		}
+		return errValidation("Invalid JSON body")
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errValidation("Invalid JSON body")
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v) // the client may be gone; nothing to do
+}
+
+// writeError renders an error in the Controller's {"name","message"} envelope.
+func writeError(w http.ResponseWriter, err error) {
+	var ve errValidation
+	if errors.As(err, &ve) {
+		gateway.WriteError(w, http.StatusBadRequest, "ValidationError", string(ve))
+		return
+	}
+	st := status.Convert(err)
+	switch st.Code() {
+	case codes.InvalidArgument:
+		gateway.WriteError(w, http.StatusBadRequest, "ValidationError", st.Message())
+	case codes.NotFound:
+		gateway.WriteError(w, http.StatusNotFound, "NotFoundError", st.Message())
+	case codes.AlreadyExists:
+		gateway.WriteError(w, http.StatusConflict, "ConflictError", st.Message())
+	case codes.Canceled, codes.DeadlineExceeded, codes.Unavailable:
+		gateway.WriteError(w, http.StatusServiceUnavailable, "ServiceUnavailableError", "Service unavailable")
+	default:
+		gateway.WriteError(w, http.StatusInternalServerError, "InternalServerError", "Internal server error")
+	}
+}
+
+func required(field string) error {
+	return errValidation(fmt.Sprintf("Required field '%s' is missing", field))
+}
+
+func (b *roleBody) rules() []gatehouse.RoleRule {
+	out := make([]gatehouse.RoleRule, 0, len(*b.Rules))
+	for _, r := range *b.Rules {
+		out = append(out, gatehouse.RoleRule(r))
+	}
+	return out
+}
+
+func (b *roleBody) check(create bool) error {
+	if create && b.Name == nil {
+		return required("name")
+	}
+	if b.Rules == nil {
+		return required("rules")
+	}
+	if b.Kind != nil && *b.Kind != "Role" {
+		return errValidation("Field 'kind' must be Role")
+	}
+	return nil
+}
+
+func (b *bindingBody) check(create bool) error {
+	switch {
+	case create && b.Name == nil:
+		return required("name")
+	case b.RoleRef == nil:
+		return required("roleRef")
+	case b.Subjects == nil:
+		return required("subjects")
+	case b.Kind != nil && *b.Kind != "RoleBinding":
+		return errValidation("Field 'kind' must be RoleBinding")
+	case b.RoleRef.Kind != "Role":
+		return errValidation("Field 'roleRef.kind' must be Role")
+	}
+	return nil
+}
+
+func (b *bindingBody) subjects() []gatehouse.Subject {
+	out := make([]gatehouse.Subject, 0, len(*b.Subjects))
+	for _, s := range *b.Subjects {
+		out = append(out, gatehouse.Subject{Kind: s.Kind, Name: s.Name})
+	}
+	return out
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// --- roles ---
+
+func (c *Controller) listRoles(w http.ResponseWriter, r *http.Request) {
+	rs, err := c.svc.ListRoleRecords(r.Context())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	out := make([]roleJSON, 0, len(rs))
+	for _, role := range rs {
+		out = append(out, roleOut(role))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"roles": out})
+}
+
+func (c *Controller) createRole(w http.ResponseWriter, r *http.Request) {
+	var b roleBody
+	if err := decode(r, &b); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := b.check(true); err != nil {
+		writeError(w, err)
+		return
+	}
+	role, err := c.svc.CreateRoleRecord(r.Context(), gatehouse.Role{Name: *b.Name, Rules: b.rules()})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"role": roleOut(role)})
+}
+
+func (c *Controller) getRole(w http.ResponseWriter, r *http.Request) {
+	role, err := c.svc.GetRoleRecord(r.Context(), r.PathValue("name"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"role": roleOut(role)})
+}
+
+func (c *Controller) updateRole(w http.ResponseWriter, r *http.Request) {
+	var b roleBody
+	if err := decode(r, &b); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := b.check(false); err != nil {
+		writeError(w, err)
+		return
+	}
+	role, err := c.svc.UpdateRoleRecord(r.Context(), r.PathValue("name"), deref(b.Name), b.rules())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"role": roleOut(role)})
+}
+
+func (c *Controller) deleteRole(w http.ResponseWriter, r *http.Request) {
+	if err := c.svc.DeleteRoleRecord(r.Context(), r.PathValue("name")); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// --- role bindings ---
+
+func (c *Controller) listBindings(w http.ResponseWriter, r *http.Request) {
+	bs, err := c.svc.ListBindingRecords(r.Context())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	out := make([]bindingJSON, 0, len(bs))
+	for _, b := range bs {
+		out = append(out, bindingOut(b))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"bindings": out})
+}
+
+func (c *Controller) createBinding(w http.ResponseWriter, r *http.Request) {
+	var b bindingBody
+	if err := decode(r, &b); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := b.check(true); err != nil {
+		writeError(w, err)
+		return
+	}
+	out, err := c.svc.CreateBindingRecord(r.Context(), gatehouse.RoleBinding{Name: *b.Name, Subjects: b.subjects(), RoleRef: b.RoleRef.Name})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"binding": bindingOut(out)})
+}
+
+func (c *Controller) getBinding(w http.ResponseWriter, r *http.Request) {
+	b, err := c.svc.GetBindingRecord(r.Context(), r.PathValue("name"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"binding": bindingOut(b)})
+}
+
+func (c *Controller) updateBinding(w http.ResponseWriter, r *http.Request) {
+	var b bindingBody
+	if err := decode(r, &b); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := b.check(false); err != nil {
+		writeError(w, err)
+		return
+	}
+	out, err := c.svc.UpdateBindingRecord(r.Context(), r.PathValue("name"), deref(b.Name), b.subjects(), b.RoleRef.Name)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"binding": bindingOut(out)})
+}
+
+func (c *Controller) deleteBinding(w http.ResponseWriter, r *http.Request) {
+	if err := c.svc.DeleteBindingRecord(r.Context(), r.PathValue("name")); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
