@@ -162,14 +162,21 @@ func TestAdminAuthorization(t *testing.T) {
 			t.Fatalf("%d %s", code, body)
 		}
 	})
-	t.Run("agent provisioning keys: authorized first, then unimplemented until wired", func(t *testing.T) {
+	t.Run("agent provisioning keys: authorized first, then a key that provisions once", func(t *testing.T) {
 		code, body := a.g.rest("POST", "/v1/admin/agents/fog-1/provisioning-key", `{}`, map[string]string{"Authorization": sre})
 		if code != 403 {
 			t.Fatalf("%d %s", code, body)
 		}
 		code, body = a.g.rest("POST", "/v1/admin/agents/fog-1/provisioning-key", `{}`, map[string]string{"Authorization": "Bearer " + a.root})
-		if code != 501 || jsonField(t, body, "name") != "NotImplementedError" {
+		key := jsonField(t, body, "key")
+		if code != 200 || key == "" || jsonField(t, body, "agentName") != "fog-1" {
 			t.Fatalf("%d %s", code, body)
+		}
+		if status, r := a.g.provision(t, fmt.Sprintf(`{"type":1,"key":%q}`, key)); status != 200 || r.UUID != jsonField(t, body, "agentId") || r.PrivateKey == "" {
+			t.Fatalf("provision with the admin-issued key: %d %+v", status, r)
+		}
+		if status, _ := a.g.provision(t, fmt.Sprintf(`{"type":1,"key":%q}`, key)); status != 404 {
+			t.Fatalf("second use of the key: %d, want 404", status)
 		}
 	})
 	t.Run("Check is not put before the policy", func(t *testing.T) {
