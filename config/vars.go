@@ -42,4 +42,12 @@ var Vars = []Var{
 	{Name: "LOG_LEVEL", Default: "info", Help: "`debug`, `info`, `warn` or `error`"},
 	{Name: "LOG_DECISIONS", Default: "true", Help: "write one log line per decision"},
 	{Name: "SHUTDOWN_TIMEOUT", Default: "10s", Help: "how long SIGTERM waits for in-flight requests"},
+	{Name: "PEER_SECRET", Help: "cluster peers' shared HS256 secret, at least 32 bytes; several comma-separated for rotation (the first signs, all verify). Set with `PEERS`, or neither", Secret: true},
+	{Name: "PEERS", Help: "accepted peer origins, comma list of `host-or-ip-or-cidr` or `host-or-ip=peer-id`; the token's `peer` claim must equal the id (or the host/IP when none is given). Host names are resolved and refreshed; never a substring match"},
+	{Name: "PEER_STRICT", Default: "true", Help: "`true`/`1`: peer requests must come from a `PEERS` origin; `false`/`0`: any source (other values stop start-up)"},
+	{Name: "HOST_ID", Default: "system host name", Help: "this host's peer identity: the `peer` claim of tokens it signs; no peer may claim it"},
+	{Name: "PEER_TOKEN_MAX_LIFETIME", Default: "5m", Help: "longest accepted peer token lifetime (`exp` - `iat`); ids (`jti`) are remembered until expiry"},
+	{Name: "PEER_REQUIRE_SIGNED_REQUESTS", Default: "false", Help: "`true`: peer tokens must bind the request (`htm`, `htp`, `hbs`; docs/peer-auth.md)"},
+	{Name: "PEER_DNS_REFRESH", Default: "30s", Help: "how often host names in `PEERS` are resolved again"},
+	{Name: "PEER_ROUTES", Default: "/synchronize,/api/v3/synchronize", Help: "paths peers may `POST` to (replaces the default list)"},
 }

@@ -1,0 +1,81 @@
+package app
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/gatehouse-authz/gatehouse"
+	"github.com/gatehouse-authz/gatehouse/authn/peer"
+	"github.com/gatehouse-authz/gatehouse/config"
+	"github.com/gatehouse-authz/gatehouse/decision"
+)
+
+// peerResource is the catalog resource of the synchronize routes.
+const peerResource = "peerSync"
+
+// peerAuth builds the cluster-peer authenticator (nil when PEER_SECRET is
+// unset). Replays are refused across replicas when the store is PostgreSQL
+// and implements ClaimOnce; otherwise the memory is this process's.
+func (a *App) peerAuth(ctx context.Context) (*peer.Authenticator, error) {
+	pc := a.cfg.Peer
+	if !pc.Enabled() {
+		return nil, nil
+	}
+	var guard peer.ReplayGuard
+	if g, ok := a.store.(peer.ReplayGuard); ok && a.cfg.DatabaseURL != "" {
+		guard = g
+	}
+	auth, err := peer.New(ctx, peer.Options{
+		Secrets:               pc.Secrets,
+		Peers:                 pc.Peers,
+		Strict:                pc.Strict,
+		HostID:                pc.HostID,
+		MaxLifetime:           pc.MaxLifetime,
+		Leeway:                a.cfg.JWTLeeway,
+		RequireSignedRequests: pc.RequireSignedRequests,
+		Replay:                guard,
+		DNSRefresh:            pc.DNSRefresh,
+		Logger:                a.log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.log.InfoContext(ctx, "peer authentication on", "peers", len(pc.Peers), "strict", pc.Strict, "host_id", pc.HostID,
+		"secrets", len(pc.Secrets), "shared_replay_memory", guard != nil, "signed_requests_required", pc.RequireSignedRequests)
+	return auth, nil
+}
+
+// peerPolicy applies PEER_ROUTES: the default catalog names the default
+// synchronize routes; another list replaces them. With the default list the
+// engine serves unwrapped (no work on the hot path).
+func peerPolicy(p decision.Policy, routes []string) decision.Policy {
+	if slices.Equal(routes, config.DefaultPeerRoutes) {
+		return p
+	}
+	paths := make(map[string]bool, len(routes))
+	for _, r := range routes {
+		paths[strings.TrimSuffix(r, "/")] = true
+	}
+	return &peerRoutes{Policy: p, paths: paths}
+}
+
+type peerRoutes struct {
+	decision.Policy
+	paths map[string]bool
+}
+
+func (p *peerRoutes) Route(method, path string, websocket bool) gatehouse.RouteMatch {
+	if p.paths[strings.TrimSuffix(path, "/")] && !websocket {
+		if method != "POST" {
+			return gatehouse.RouteMatch{}
+		}
+		return gatehouse.RouteMatch{Resource: peerResource, Verb: "create", Template: path,
+			Credentials: []gatehouse.IdentityKind{gatehouse.KindPeer}}
+	}
+	m := p.Policy.Route(method, path, websocket)
+	if m.Resource == peerResource {
+		return gatehouse.RouteMatch{} // a default route PEER_ROUTES dropped
+	}
+	return m
+}
