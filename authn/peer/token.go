@@ -235,6 +235,9 @@ func str(raw json.RawMessage, dst *string) error {
 
 // numericDate accepts a JSON integer of seconds (no fraction, no exponent).
 func numericDate(raw json.RawMessage, dst *int64) error {
+	if len(raw) == 0 || raw[0] < '0' || raw[0] > '9' { // json.Number would take "123" too
+		return errors.New("not a non-negative integer")
+	}
 	var n json.Number
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
