@@ -51,6 +51,7 @@ func commands() []command {
 			return runNoun(ctx, env, "client", clientCommands(), args)
 		}},
 		{"migrate", "apply the store's migrations", runMigrate},
+		{"peer", "cluster peers: print a peer token, or send a signed peer request (curl)", runPeer},
 	}
 }
 
