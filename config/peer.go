@@ -82,8 +82,11 @@ func (p *parser) peer() Peer {
 	if c.MaxLifetime > time.Hour {
 		p.fail("PEER_TOKEN_MAX_LIFETIME", "%s is not short-lived; at most 1h", c.MaxLifetime)
 	}
-	if secretSet && c.HostID == "" {
+	switch {
+	case secretSet && c.HostID == "":
 		p.fail("HOST_ID", "is required: the system host name is unknown")
+	case (secretSet || p.str("HOST_ID", "") != "") && c.HostID != "" && peer.CheckID(c.HostID) != nil:
+		p.fail("HOST_ID", "%q is not a valid peer id: %v", c.HostID, peer.CheckID(c.HostID))
 	}
 	return c
 }

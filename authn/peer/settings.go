@@ -139,3 +139,8 @@ func ParseSecrets(value string) ([][]byte, error) {
 	}
 	return out, nil
 }
+
+// CheckID reports whether s may be a peer identity (HOST_ID, a PEERS id, a
+// peer claim): 1 to MaxPeerIDLen printable ASCII characters without space,
+// ',' or '='.
+func CheckID(s string) error { return validPeerID(s) }

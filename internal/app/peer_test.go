@@ -569,3 +569,10 @@ func checkWithBody(t *testing.T, g *gh, source, method, target string, headers m
 	}
 	return resp
 }
+
+func TestPeerHostIDMustBeAnID(t *testing.T) {
+	_, err := config.Load(envOf("CONTROLLER_PUBLIC_URL", "https://gh.example", "HOST_ID", "node a"))
+	if err == nil || !strings.Contains(err.Error(), "HOST_ID:") {
+		t.Fatalf("HOST_ID with a space: %v", err)
+	}
+}
