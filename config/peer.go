@@ -21,7 +21,10 @@ type Peer struct {
 	HostID                string
 	MaxLifetime           time.Duration
 	RequireSignedRequests bool
-	DNSRefresh            time.Duration
+	// InsecureAcceptReplayableTokens accepts HORAO's unexpiring tokens
+	// (PEER_INSECURE_ACCEPT_REPLAYABLE_TOKENS), for migrations only.
+	InsecureAcceptReplayableTokens bool
+	DNSRefresh                     time.Duration
 	// Routes are the paths peers may POST to (PEER_ROUTES).
 	Routes []string
 }
@@ -37,12 +40,13 @@ var DefaultPeerRoutes = []string{"/synchronize", "/api/v3/synchronize"}
 // an error naming the variable, never "authentication disabled" (PR-13).
 func (p *parser) peer() Peer {
 	c := Peer{
-		Strict:                p.strictBoolean("PEER_STRICT", true),
-		HostID:                p.str("HOST_ID", ""),
-		MaxLifetime:           p.duration("PEER_TOKEN_MAX_LIFETIME", peer.DefaultMaxLifetime),
-		RequireSignedRequests: p.boolean("PEER_REQUIRE_SIGNED_REQUESTS", false),
-		DNSRefresh:            p.duration("PEER_DNS_REFRESH", peer.DefaultDNSRefresh),
-		Routes:                p.list("PEER_ROUTES"),
+		Strict:                         p.strictBoolean("PEER_STRICT", true),
+		HostID:                         p.str("HOST_ID", ""),
+		MaxLifetime:                    p.duration("PEER_TOKEN_MAX_LIFETIME", peer.DefaultMaxLifetime),
+		RequireSignedRequests:          p.boolean("PEER_REQUIRE_SIGNED_REQUESTS", false),
+		InsecureAcceptReplayableTokens: p.boolean("PEER_INSECURE_ACCEPT_REPLAYABLE_TOKENS", false),
+		DNSRefresh:                     p.duration("PEER_DNS_REFRESH", peer.DefaultDNSRefresh),
+		Routes:                         p.list("PEER_ROUTES"),
 	}
 	if c.HostID == "" {
 		c.HostID, _ = os.Hostname()
@@ -73,7 +77,7 @@ func (p *parser) peer() Peer {
 	case !secretSet && rawPeers != "":
 		p.fail("PEER_SECRET", "is required when PEERS is set (peer authentication would otherwise be off)")
 	case !secretSet:
-		for _, name := range []string{"PEER_STRICT", "PEER_TOKEN_MAX_LIFETIME", "PEER_REQUIRE_SIGNED_REQUESTS", "PEER_DNS_REFRESH", "PEER_ROUTES"} {
+		for _, name := range []string{"PEER_STRICT", "PEER_TOKEN_MAX_LIFETIME", "PEER_REQUIRE_SIGNED_REQUESTS", "PEER_DNS_REFRESH", "PEER_ROUTES", "PEER_INSECURE_ACCEPT_REPLAYABLE_TOKENS"} {
 			if v, ok := p.lookup(name); ok && strings.TrimSpace(v) != "" {
 				p.fail(name, "is set but peer authentication is not configured (PEER_SECRET and PEERS)")
 			}

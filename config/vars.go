@@ -50,4 +50,5 @@ var Vars = []Var{
 	{Name: "PEER_REQUIRE_SIGNED_REQUESTS", Default: "false", Help: "`true`: peer tokens must bind the request (`htm`, `htp`, `hbs`; docs/peer-auth.md)"},
 	{Name: "PEER_DNS_REFRESH", Default: "30s", Help: "how often host names in `PEERS` are resolved again"},
 	{Name: "PEER_ROUTES", Default: "/synchronize,/api/v3/synchronize", Help: "paths peers may `POST` to (replaces the default list)"},
+	{Name: "PEER_INSECURE_ACCEPT_REPLAYABLE_TOKENS", Default: "false", Help: "`true`: also accept HORAO's own tokens without `iat`, `exp` and `jti`, which never expire and can be replayed (origin and identity still checked); only while migrating senders"},
 }

@@ -48,6 +48,12 @@ type Options struct {
 	Leeway time.Duration
 	// RequireSignedRequests refuses tokens that bind no request.
 	RequireSignedRequests bool
+	// InsecureAcceptReplayableTokens also accepts HORAO's own tokens, which
+	// carry none of iat, exp and jti: such a token never expires and can be
+	// replayed by anyone who sees it. Origins and identities are still
+	// checked. Safe only while migrating senders, on a network where tokens
+	// cannot be observed.
+	InsecureAcceptReplayableTokens bool
 	// Replay remembers jti values (default: a MemoryReplayGuard).
 	Replay ReplayGuard
 	// Resolver and DNSRefresh drive host-name origins.
@@ -148,8 +154,11 @@ func (a *Authenticator) Authenticate(ctx context.Context, cred gatehouse.Credent
 		return nil, gatehouse.Refuse(gatehouse.ReasonTokenSignature, "peer: signature does not verify under any PEER_SECRET (claimed peer %q, source %s)", tok.Claims.Peer, req.SourceIP)
 	}
 	c := &tok.Claims
-	if err := a.checkTimes(c); err != nil {
-		return nil, err
+	legacy := a.opts.InsecureAcceptReplayableTokens && !c.Has("iat") && !c.Has("exp") && !c.Has("jti")
+	if !legacy {
+		if err := a.checkTimes(c); err != nil {
+			return nil, err
+		}
 	}
 	if c.Peer == a.opts.HostID {
 		return nil, gatehouse.Refuse(gatehouse.ReasonPeerIdentityMismatch, "peer: token claims this host's own HOST_ID %q (source %s)", c.Peer, req.SourceIP)
@@ -159,6 +168,12 @@ func (a *Authenticator) Authenticate(ctx context.Context, cred gatehouse.Credent
 	}
 	if err := a.checkBinding(c, req); err != nil {
 		return nil, err
+	}
+	if legacy {
+		a.opts.Logger.WarnContext(ctx, "peer: accepted a replayable token without iat, exp and jti (PEER_INSECURE_ACCEPT_REPLAYABLE_TOKENS)", "peer", c.Peer, "source", req.SourceIP)
+		id := &gatehouse.Identity{Kind: gatehouse.KindPeer, Subject: c.Peer, Permissions: []string{PermissionWrite}}
+		id.ComputeDigest()
+		return id, nil
 	}
 	// Last, so a refused token never uses up its id.
 	exp := time.Unix(c.Expires, 0).Add(a.opts.Leeway)

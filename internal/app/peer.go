@@ -27,22 +27,26 @@ func (a *App) peerAuth(ctx context.Context) (*peer.Authenticator, error) {
 		guard = g
 	}
 	auth, err := peer.New(ctx, peer.Options{
-		Secrets:               pc.Secrets,
-		Peers:                 pc.Peers,
-		Strict:                pc.Strict,
-		HostID:                pc.HostID,
-		MaxLifetime:           pc.MaxLifetime,
-		Leeway:                a.cfg.JWTLeeway,
-		RequireSignedRequests: pc.RequireSignedRequests,
-		Replay:                guard,
-		DNSRefresh:            pc.DNSRefresh,
-		Logger:                a.log,
+		Secrets:                        pc.Secrets,
+		Peers:                          pc.Peers,
+		Strict:                         pc.Strict,
+		HostID:                         pc.HostID,
+		MaxLifetime:                    pc.MaxLifetime,
+		Leeway:                         a.cfg.JWTLeeway,
+		RequireSignedRequests:          pc.RequireSignedRequests,
+		InsecureAcceptReplayableTokens: pc.InsecureAcceptReplayableTokens,
+		Replay:                         guard,
+		DNSRefresh:                     pc.DNSRefresh,
+		Logger:                         a.log,
 	})
 	if err != nil {
 		return nil, err
 	}
 	a.log.InfoContext(ctx, "peer authentication on", "peers", len(pc.Peers), "strict", pc.Strict, "host_id", pc.HostID,
 		"secrets", len(pc.Secrets), "shared_replay_memory", guard != nil, "signed_requests_required", pc.RequireSignedRequests)
+	if pc.InsecureAcceptReplayableTokens {
+		a.log.WarnContext(ctx, "PEER_INSECURE_ACCEPT_REPLAYABLE_TOKENS=true: HORAO tokens without iat, exp and jti are accepted and can be replayed forever; turn it off once every sender signs short-lived tokens")
+	}
 	return auth, nil
 }
 

@@ -576,3 +576,28 @@ func TestPeerHostIDMustBeAnID(t *testing.T) {
 		t.Fatalf("HOST_ID with a space: %v", err)
 	}
 }
+
+// HORAO's own constant token ({"peer": HOST_ID}, PR-01's literal vector) is
+// refused by default (PR-09) and accepted only behind a danger-named
+// migration switch, still from the right origin with the right identity.
+func TestPR01UnmodifiedHORAOSenderBehindAnInsecureSwitch(t *testing.T) {
+	horao := rawHS256(peerSecret, hs256Header, `{"peer":"node-b"}`)
+	wantReason(t, peerFixture(t).g.decide(syncReq("127.0.0.2", horao)), 401, "TOKEN_EXPIRY_MISSING")
+
+	f := peerFixture(t, "PEER_INSECURE_ACCEPT_REPLAYABLE_TOKENS", "true")
+	for range 2 { // replayable, as the name says
+		o := f.g.decide(syncReq("127.0.0.2", horao))
+		wantStatus(t, o, 200)
+		if o.subject != "node-b" {
+			t.Fatalf("subject %q", o.subject)
+		}
+	}
+	wantReason(t, f.g.decide(syncReq("127.0.0.3", horao)), 401, "PEER_IDENTITY_MISMATCH")
+	wantReason(t, f.g.decide(syncReq("127.0.0.9", horao)), 401, "PEER_ORIGIN_NOT_ALLOWED")
+	wantReason(t, f.g.decide(syncReq("127.0.0.2", rawHS256(otherSecret, hs256Header, `{"peer":"node-b"}`))), 401, "TOKEN_SIGNATURE_INVALID")
+	// Half a modern token is not a legacy one.
+	wantReason(t, f.g.decide(syncReq("127.0.0.2", rawHS256(peerSecret, hs256Header, fmt.Sprintf(`{"peer":"node-b","exp":%d}`, time.Now().Unix()+60)))), 401, "TOKEN_CLAIM_MISSING")
+	if !strings.Contains(f.g.logs.String(), "PEER_INSECURE_ACCEPT_REPLAYABLE_TOKENS") {
+		t.Fatal("no warning in the log")
+	}
+}
