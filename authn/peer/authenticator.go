@@ -26,6 +26,8 @@ const (
 	DefaultMaxLifetime = 5 * time.Minute
 	DefaultLeeway      = 30 * time.Second
 	DefaultDNSRefresh  = 30 * time.Second
+	// DefaultReplayDeadline matches the store deadline of the Check path.
+	DefaultReplayDeadline = 150 * time.Millisecond
 )
 
 // PartialBodyHeader is the header Envoy adds when it sent only part of the
@@ -56,6 +58,10 @@ type Options struct {
 	InsecureAcceptReplayableTokens bool
 	// Replay remembers jti values (default: a MemoryReplayGuard).
 	Replay ReplayGuard
+	// ReplayDeadline bounds each Replay call (default
+	// DefaultReplayDeadline): a slow store answers 503 in band, before
+	// Envoy's own timeout.
+	ReplayDeadline time.Duration
 	// Resolver and DNSRefresh drive host-name origins.
 	Resolver   Resolver
 	DNSRefresh time.Duration
@@ -98,6 +104,9 @@ func New(ctx context.Context, opts Options) (*Authenticator, error) {
 	}
 	if opts.Replay == nil {
 		opts.Replay = &MemoryReplayGuard{Now: opts.Now}
+	}
+	if opts.ReplayDeadline <= 0 {
+		opts.ReplayDeadline = DefaultReplayDeadline
 	}
 	if opts.Resolver == nil {
 		opts.Resolver = defaultResolver
@@ -177,7 +186,10 @@ func (a *Authenticator) Authenticate(ctx context.Context, cred gatehouse.Credent
 	}
 	// Last, so a refused token never uses up its id.
 	exp := time.Unix(c.Expires, 0).Add(a.opts.Leeway)
-	if err := a.opts.Replay.ClaimOnce(ctx, ReplayNamespace, c.Peer+" "+c.ID, exp); err != nil {
+	rctx, cancel := context.WithTimeout(ctx, a.opts.ReplayDeadline)
+	err = a.opts.Replay.ClaimOnce(rctx, ReplayNamespace, c.Peer+" "+c.ID, exp)
+	cancel()
+	if err != nil {
 		if errors.Is(err, gatehouse.ErrAlreadyExists) {
 			return nil, gatehouse.Refuse(gatehouse.ReasonTokenReplayed, "peer: jti %q of %q seen before", c.ID, c.Peer)
 		}

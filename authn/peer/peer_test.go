@@ -296,3 +296,34 @@ func TestNewRefusesWeakSetups(t *testing.T) {
 		t.Error("signer with a short secret")
 	}
 }
+
+// slowGuard never answers before its context ends.
+type slowGuard struct{}
+
+func (slowGuard) ClaimOnce(ctx context.Context, _, _ string, _ time.Time) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+type brokenGuard struct{}
+
+func (brokenGuard) ClaimOnce(context.Context, string, string, time.Time) error {
+	return errors.New("connection refused")
+}
+
+func TestReplayGuardFailuresAre503(t *testing.T) {
+	s, _ := NewSigner([]byte(testSecret), "node-b")
+	for name, tt := range map[string]struct {
+		g      ReplayGuard
+		reason gatehouse.Reason
+	}{"slow": {slowGuard{}, gatehouse.ReasonDeadline}, "broken": {brokenGuard{}, gatehouse.ReasonStoreUnavailable}} {
+		a := newTestAuth(t, Options{Replay: tt.g, ReplayDeadline: 20 * time.Millisecond})
+		tok, _ := s.Token()
+		_, err := a.Authenticate(context.Background(), gatehouse.Credential{Scheme: gatehouse.SchemeBearer, Value: tok, Peer: true},
+			&gatehouse.Request{Method: "POST", Path: "/synchronize", SourceIP: "10.0.0.1"})
+		var ae *gatehouse.AuthError
+		if !errors.As(err, &ae) || !ae.Internal || ae.Reason != tt.reason {
+			t.Errorf("%s: %v, want an internal %s", name, err, tt.reason)
+		}
+	}
+}

@@ -15,16 +15,18 @@ import (
 const peerResource = "peerSync"
 
 // peerAuth builds the cluster-peer authenticator (nil when PEER_SECRET is
-// unset). Replays are refused across replicas when the store is PostgreSQL
-// and implements ClaimOnce; otherwise the memory is this process's.
+// unset). Token ids go to the store's single-use claims when it has them
+// (shared by every replica on PostgreSQL, kept across restarts on SQLite),
+// else to this process's memory.
 func (a *App) peerAuth(ctx context.Context) (*peer.Authenticator, error) {
 	pc := a.cfg.Peer
 	if !pc.Enabled() {
 		return nil, nil
 	}
 	var guard peer.ReplayGuard
-	if g, ok := a.store.(peer.ReplayGuard); ok && a.cfg.DatabaseURL != "" {
-		guard = g
+	replay := "process"
+	if g, ok := a.store.(peer.ReplayGuard); ok {
+		guard, replay = g, "store"
 	}
 	auth, err := peer.New(ctx, peer.Options{
 		Secrets:                        pc.Secrets,
@@ -43,7 +45,7 @@ func (a *App) peerAuth(ctx context.Context) (*peer.Authenticator, error) {
 		return nil, err
 	}
 	a.log.InfoContext(ctx, "peer authentication on", "peers", len(pc.Peers), "strict", pc.Strict, "host_id", pc.HostID,
-		"secrets", len(pc.Secrets), "shared_replay_memory", guard != nil, "signed_requests_required", pc.RequireSignedRequests)
+		"secrets", len(pc.Secrets), "replay_memory", replay, "signed_requests_required", pc.RequireSignedRequests)
 	if pc.InsecureAcceptReplayableTokens {
 		a.log.WarnContext(ctx, "PEER_INSECURE_ACCEPT_REPLAYABLE_TOKENS=true: HORAO tokens without iat, exp and jti are accepted and can be replayed forever; turn it off once every sender signs short-lived tokens")
 	}
