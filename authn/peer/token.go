@@ -142,6 +142,9 @@ func Parse(token string) (*Token, error) {
 	if alg != Algorithm {
 		return nil, gatehouse.Refuse(gatehouse.ReasonTokenAlgorithm, "peer: alg %.20q, only HS256 is accepted", alg)
 	}
+	if _, ok := header["crit"]; ok { // before the loop: map order must not pick the reason
+		return nil, gatehouse.Refuse(gatehouse.ReasonTokenCritical, "peer: crit header")
+	}
 	for name, raw := range header {
 		switch name {
 		case "alg":
@@ -155,8 +158,6 @@ func Parse(token string) (*Token, error) {
 			if json.Unmarshal(raw, &kid) != nil {
 				return nil, malformed("kid must be a string")
 			}
-		case "crit":
-			return nil, gatehouse.Refuse(gatehouse.ReasonTokenCritical, "peer: crit header")
 		default:
 			return nil, malformed("header parameter %.20q not allowed", name)
 		}
