@@ -85,6 +85,11 @@ func (s *Signer) SignRequest(method, target string, body []byte) (string, error)
 // Transport is an http.RoundTripper that adds "Peer: true" and a fresh
 // peer token to every request. With SignRequests, each token also binds the
 // request's method, target and body (the body is buffered to hash it).
+//
+// Use it only for requests to cluster peers, with a client that does not
+// follow redirects (CheckRedirect returning http.ErrUseLastResponse): a
+// token sent to any other host could be replayed to a peer until it
+// expires.
 type Transport struct {
 	Signer       *Signer
 	SignRequests bool

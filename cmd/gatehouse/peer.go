@@ -175,7 +175,10 @@ func peerCurl(ctx context.Context, env environment, args []string) error {
 		}
 		req.Header.Set(strings.TrimSpace(k), strings.TrimSpace(v))
 	}
-	client := &http.Client{Transport: &peer.Transport{Signer: s, SignRequests: !*unbound}}
+	// Redirects are not followed: each hop would get a fresh token, and a
+	// token handed to another host could be replayed to a real peer.
+	client := &http.Client{Transport: &peer.Transport{Signer: s, SignRequests: !*unbound},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := client.Do(req)
 	if err != nil {
 		return err
