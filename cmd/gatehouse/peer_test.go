@@ -103,3 +103,27 @@ func TestPeerCurl(t *testing.T) {
 		t.Fatalf("unbound: code %d stderr %q", code, errs)
 	}
 }
+
+// TestPR13ServeRefusesHalfConfiguredPeers: the process stops at start-up,
+// naming the variable and never echoing the secret.
+func TestPR13ServeRefusesHalfConfiguredPeers(t *testing.T) {
+	base := map[string]string{"CONTROLLER_PUBLIC_URL": "https://gh.example", "DATA_DIR": t.TempDir(),
+		"GRPC_ADDR": "127.0.0.1:0", "HTTP_ADDR": "127.0.0.1:0"}
+	for name, tt := range map[string]struct{ kv map[string]string }{
+		"PEERS":       {map[string]string{"PEER_SECRET": cliPeerSecret}},
+		"PEER_SECRET": {map[string]string{"PEERS": "10.0.0.1", "PEER_SECRET": "abracadabra"}},
+		"PEER_STRICT": {map[string]string{"PEER_SECRET": cliPeerSecret, "PEERS": "10.0.0.1", "PEER_STRICT": "yes"}},
+	} {
+		vars := map[string]string{}
+		for k, v := range base {
+			vars[k] = v
+		}
+		for k, v := range tt.kv {
+			vars[k] = v
+		}
+		code, _, errs := runWith(t, vars, "serve")
+		if code != exitFailure || !strings.Contains(errs, name+":") || strings.Contains(errs, "abracadabra") || strings.Contains(errs, cliPeerSecret) {
+			t.Errorf("%s: code %d stderr %q", name, code, errs)
+		}
+	}
+}
