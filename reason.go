@@ -51,3 +51,14 @@ const (
 	ReasonDeadline         Reason = "DEADLINE_EXCEEDED"
 	ReasonInternal         Reason = "INTERNAL_ERROR"
 )
+
+// Peer authentication failures (401), HORAO-style cluster peers.
+const (
+	ReasonTokenClaimMissing    Reason = "TOKEN_CLAIM_MISSING"     // iat, jti or peer absent
+	ReasonTokenLifetime        Reason = "TOKEN_LIFETIME_TOO_LONG" // exp - iat beyond the allowed lifetime
+	ReasonTokenReplayed        Reason = "TOKEN_REPLAYED"          // a jti seen before
+	ReasonPeerOriginNotAllowed Reason = "PEER_ORIGIN_NOT_ALLOWED" // source address not in PEERS
+	ReasonPeerIdentityMismatch Reason = "PEER_IDENTITY_MISMATCH"  // peer claim is not the origin's identity, or is HOST_ID
+	ReasonPeerRequestMismatch  Reason = "PEER_REQUEST_MISMATCH"   // htm, htp or hbs differ from the request
+	ReasonPeerRequestUnsigned  Reason = "PEER_REQUEST_NOT_SIGNED" // signed requests required, token binds none
+)

@@ -54,6 +54,8 @@ type Config struct {
 	ControllerNamespace string
 	// Ops: forward-auth proxies, tracing, pprof, decision log (ops.go).
 	Ops Operations
+	// Peer is cluster-peer authentication (config/peer.go).
+	Peer Peer
 }
 
 // HeaderNames are the lower-case names of the identity headers.
@@ -169,6 +171,7 @@ func Load(lookup func(string) (string, bool)) (*Config, error) {
 		// Never echo the value: it may hold a password.
 		p.errs = append(p.errs, errors.New("DATABASE_URL: must be empty (SQLite in DATA_DIR) or a postgres:// or postgresql:// URL"))
 	}
+	c.Peer = p.peer()
 	if err := errors.Join(p.errs...); err != nil {
 		return nil, err
 	}

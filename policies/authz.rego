@@ -31,6 +31,11 @@ decision := respond(true, 200, "PUBLIC_ROUTE") if {
 	not authenticated
 } else := respond(false, 401, "CREDENTIAL_KIND_NOT_ACCEPTED") if {
 	not kind_accepted
+} else := respond(false, 403, "PERMISSION_DENIED") if {
+	# PR-12: a cluster peer acts only on the routes that accept peers, not
+	# even on the caller's-own-account routes.
+	input.identity.kind == "peer"
+	not "peer" in route_kinds
 } else := respond(true, 200, "AUTHENTICATED") if {
 	input.route.marker == "authenticated"
 } else := respond(false, 403, "ROUTE_NOT_IN_CATALOG") if {

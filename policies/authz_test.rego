@@ -83,3 +83,45 @@ test_rb06_not_permitted_is_403 if {
 	d.status == 403
 	d.reason == "PERMISSION_DENIED"
 }
+
+# Cluster peers (PR-12, PR-14).
+peer := {"kind": "peer", "authenticated": true, "subject": "node-b", "groups": [], "permissions": ["peer:write"], "claims": null}
+
+peer_route := {"resource": "peerSync", "verb": "create", "name": "", "marker": "", "credentials": ["peer"]}
+
+test_pr01_peer_on_synchronize if {
+	d := authz.decision with input as {"identity": peer, "route": peer_route}
+	d.allow
+	d.reason == "PERMITTED"
+	d.subject == "node-b"
+}
+
+test_pr12_peer_refused_on_user_routes if {
+	d := authz.decision with input as {"identity": peer, "route": route("microservices", "list")}
+	not d.allow
+	d.status == 403
+}
+
+test_pr12_peer_refused_on_own_account_routes if {
+	d := authz.decision with input as {"identity": peer, "route": marker("authenticated")}
+	not d.allow
+	d.status == 403
+}
+
+test_pr12_peer_refused_on_agent_routes if {
+	d := authz.decision with input as {"identity": peer, "route": agent_route}
+	not d.allow
+	d.status == 401
+}
+
+test_pr12_users_refused_on_peer_routes if {
+	d := authz.decision with input as {"identity": jwt(["admin"]), "route": peer_route}
+	not d.allow
+	d.reason == "CREDENTIAL_KIND_NOT_ACCEPTED"
+}
+
+test_pr08_no_credential_on_peer_route if {
+	d := authz.decision with input as {"identity": anon, "route": peer_route}
+	d.status == 401
+	d.reason == "NO_CREDENTIAL"
+}

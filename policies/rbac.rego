@@ -58,6 +58,7 @@ api_group := object.get(resource_def, "apiGroup", "")
 
 allow if {
 	input.route.resource != ""
+	input.identity.kind != "peer" # peers hold the peer permission only (PR-12)
 	some name in held_roles
 	some rule in role_rules(name)
 	rule_allows(rule, api_group, input.route.resource, input.route.verb, input.route.name)
@@ -74,6 +75,22 @@ allow if {
 allow if {
 	input.identity.kind == "agent"
 	"agent" in object.get(resource_def, "credentials", [])
+}
+
+# HORAO's peer permissions (PR-12, PR-14): a cluster peer is allowed on the
+# resources that accept peer credentials; peer:write allows every verb there,
+# peer:read only get and list (HORAO let readers write).
+allow if {
+	input.identity.kind == "peer"
+	"peer" in object.get(resource_def, "credentials", [])
+	peer_permits(input.route.verb)
+}
+
+peer_permits(_) if "peer:write" in input.identity.permissions
+
+peer_permits(verb) if {
+	verb in {"get", "list"}
+	"peer:read" in input.identity.permissions
 }
 
 rule_allows(rule, group, resource, verb, name) if {

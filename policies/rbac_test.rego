@@ -141,3 +141,39 @@ test_agents_only_on_agent_resources if {
 	rbac.allow with input as req("agent", "fog-1", [], "agent", "get", "")
 	not rbac.allow with input as req("agent", "fog-1", [], "microservices", "get", "")
 }
+
+# Cluster peers (PR-12, PR-14).
+peer_in(perms, verb) := {
+	"identity": {"kind": "peer", "subject": "node-b", "groups": [], "permissions": perms, "claims": null},
+	"route": {"resource": "peerSync", "verb": verb, "name": "", "marker": "", "credentials": ["peer"]},
+}
+
+test_pr12_peer_write_allows_synchronize if {
+	rbac.allow with input as peer_in(["peer:write"], "create")
+}
+
+test_pr14_peer_read_does_not_write if {
+	not rbac.allow with input as peer_in(["peer:read"], "create")
+	not rbac.allow with input as peer_in(["peer:read"], "delete")
+	rbac.allow with input as peer_in(["peer:read"], "get")
+}
+
+test_pr14_read_only_role_does_not_write if {
+	rbac.allow with input as svc(["viewer"], "microservices", "list")
+	not rbac.allow with input as svc(["viewer"], "microservices", "create")
+	not rbac.allow with input as svc(["viewer"], "microservices", "delete")
+}
+
+test_pr12_peer_without_permission if {
+	not rbac.allow with input as peer_in([], "create")
+}
+
+test_pr12_peer_ignores_bindings if {
+	inp := object.union(peer_in(["peer:write"], "list"), {"route": {"resource": "microservices", "verb": "list", "name": "", "marker": "", "credentials": []}})
+	not rbac.allow with input as inp
+		with data.gatehouse.bindings as [{"roleRef": {"name": "admin"}, "subjects": [{"kind": "User", "name": "node-b"}]}]
+}
+
+test_pr12_peer_resources_only if {
+	not rbac.allow with input as object.union(peer_in(["peer:write"], "list"), {"route": {"resource": "microservices", "verb": "list", "name": "", "marker": "", "credentials": []}})
+}

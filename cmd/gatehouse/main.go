@@ -55,6 +55,7 @@ func commands() []command {
 			return runNoun(ctx, env, "agent", agentCommands(), args)
 		}},
 		{"healthcheck", "probe the local server's /healthz (or /readyz); exit 0 when healthy", runHealthcheck},
+		{"peer", "cluster peers: print a peer token, or send a signed peer request (curl)", runPeer},
 	}
 }
 

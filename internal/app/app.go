@@ -20,6 +20,7 @@ import (
 	"github.com/gatehouse-authz/gatehouse/authn/apitoken"
 	"github.com/gatehouse-authz/gatehouse/authn/basic"
 	"github.com/gatehouse-authz/gatehouse/authn/jwt"
+	"github.com/gatehouse-authz/gatehouse/authn/peer"
 	"github.com/gatehouse-authz/gatehouse/config"
 	"github.com/gatehouse-authz/gatehouse/decision"
 	"github.com/gatehouse-authz/gatehouse/internal/password"
@@ -49,6 +50,7 @@ type App struct {
 	server  *server.Server
 	// controller serves the Controller's /api/v3/roles and /rolebindings.
 	controller *admin.Controller
+	peer       *peer.Authenticator // nil unless PEER_SECRET is set
 }
 
 // New builds every part and binds the listeners; Run serves.
@@ -105,11 +107,18 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *App, err
 	if err != nil {
 		return nil, err
 	}
-	chain := authn.NewChain(authn.ChainOptions{Bearer: cached, Token: local.token, Basic: local.basic, Agent: agents})
+	chainOpts := authn.ChainOptions{Bearer: cached, Token: local.token, Basic: local.basic, Agent: agents}
+	if a.peer, err = a.peerAuth(ctx); err != nil {
+		return nil, err
+	}
+	if a.peer != nil { // never a typed nil in the interface
+		chainOpts.Peer = a.peer
+	}
+	chain := authn.NewChain(chainOpts)
 
 	a.decider, err = decision.New(decision.Options{
 		Identifier:   chain,
-		Policy:       a.engine,
+		Policy:       peerPolicy(a.engine, cfg.Peer.Routes),
 		Headers:      decision.HeaderNames(cfg.Headers),
 		Logger:       log,
 		LogDecisions: cfg.LogDecisions,
@@ -289,6 +298,9 @@ func (a *App) Run(ctx context.Context) error {
 	go a.engine.Watch(ctx)
 	go a.syncer.Run(ctx)
 	go a.purgeExpired(ctx)
+	if a.peer != nil {
+		go a.peer.Run(ctx)
+	}
 	defer a.store.Close()
 	err := a.server.Run(ctx)
 	if errors.Is(err, context.Canceled) {
