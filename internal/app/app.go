@@ -41,6 +41,9 @@ type App struct {
 	syncer  *storesync.Syncer
 	decider *decision.Decider
 	server  *server.Server
+	// ops and doorDecider: tracing, pprof, decision log file (observability.go).
+	ops         ops
+	doorDecider server.Decider
 }
 
 // New builds every part and binds the listeners; Run serves.
@@ -49,6 +52,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *App, err
 	defer func() {
 		if err != nil && a.store != nil {
 			a.store.Close()
+		}
+		if err != nil {
+			a.closeOps(ctx)
 		}
 	}()
 
@@ -91,11 +97,15 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *App, err
 	}
 	chain := authn.NewChain(authn.ChainOptions{Bearer: cached, Token: local.token, Basic: local.basic})
 
+	decisionLog, err := a.decisionLogger(log)
+	if err != nil {
+		return nil, err
+	}
 	a.decider, err = decision.New(decision.Options{
 		Identifier:   chain,
 		Policy:       a.engine,
 		Headers:      decision.HeaderNames(cfg.Headers),
-		Logger:       log,
+		Logger:       decisionLog,
 		LogDecisions: cfg.LogDecisions,
 		Observer:     a.metrics,
 	})
@@ -103,10 +113,16 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *App, err
 		return nil, err
 	}
 
+	if a.doorDecider, err = a.served(ctx); err != nil {
+		return nil, err
+	}
+	if err := a.listenPprof(); err != nil {
+		return nil, err
+	}
 	a.server, err = server.New(ctx, server.Options{
 		GRPCAddr:        cfg.GRPCAddr,
 		HTTPAddr:        cfg.HTTPAddr,
-		Decider:         a.decider,
+		Decider:         a.doorDecider,
 		Logger:          log,
 		Registry:        a.metrics.Registry,
 		Ready:           a.ready,
@@ -253,6 +269,8 @@ func (a *App) Run(ctx context.Context) error {
 	go a.engine.Watch(ctx)
 	go a.syncer.Run(ctx)
 	defer a.store.Close()
+	a.runOps(ctx)
+	defer a.closeOps(ctx)
 	err := a.server.Run(ctx)
 	if errors.Is(err, context.Canceled) {
 		err = nil
