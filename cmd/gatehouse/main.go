@@ -51,6 +51,7 @@ func commands() []command {
 			return runNoun(ctx, env, "client", clientCommands(), args)
 		}},
 		{"migrate", "apply the store's migrations", runMigrate},
+		{"config", "check: validate the configuration and print the effective one, secrets masked", runConfig},
 		{"healthcheck", "probe the local server's /healthz (or /readyz); exit 0 when healthy", runHealthcheck},
 	}
 }
