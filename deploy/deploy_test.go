@@ -70,8 +70,8 @@ func TestEnvoyConfigs(t *testing.T) {
 				if timeout == nil || timeout.AsDuration() <= 0 {
 					t.Errorf("ext_authz without a positive timeout")
 				}
-				if ea.GetGrpcService() != nil && ea.GetWithRequestBody() == nil {
-					t.Error("gRPC ext_authz without with_request_body: peer signatures cover the body")
+				if ea.GetWithRequestBody() == nil {
+					t.Error("ext_authz without with_request_body: peer signatures cover the body")
 				}
 			}
 			checked, missing := healthRoutesSkipAuthz(b)
