@@ -83,11 +83,15 @@ func New(ctx context.Context, o Options) (*Tracer, error) {
 		sdktrace.WithResource(res),
 		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(o.SampleRatio))),
 	)
+	return newTracer(tp), nil
+}
+
+func newTracer(tp *sdktrace.TracerProvider) *Tracer {
 	return &Tracer{
 		tp:     tp,
 		tracer: tp.Tracer("github.com/gatehouse-authz/gatehouse"),
 		prop:   propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
-	}, nil
+	}
 }
 
 // Wrap returns d with a span around every decision.
