@@ -48,5 +48,5 @@ var Vars = []Var{
 	{Name: "OTEL_SERVICE_NAME", Default: "gatehouse", Help: "`service.name` of the spans"},
 	{Name: "OTEL_TRACES_SAMPLER_ARG", Default: "1", Help: "fraction of decisions traced when no parent decides (0 to 1)"},
 	{Name: "PPROF_ADDR", Help: "listen address of `net/http/pprof` on its own listener (keep it on loopback); empty: off"},
-	{Name: "DECISION_LOG_FILE", Help: "append the decision log (JSON lines, credentials masked) to this file instead of stderr"},
+	{Name: "DECISION_LOG_FILE", Help: "append the decision log (JSON lines, credentials masked) to this file, or `stdout`, instead of the process log on stderr"},
 }

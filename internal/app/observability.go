@@ -26,11 +26,15 @@ type ops struct {
 }
 
 // decisionLogger is where decision lines go: the process log, or
-// DECISION_LOG_FILE as JSON lines with credentials masked.
+// DECISION_LOG_FILE (a file, or stdout) as JSON lines with credentials
+// masked.
 func (a *App) decisionLogger(log *slog.Logger) (*slog.Logger, error) {
 	path := a.cfg.Ops.DecisionLogFile
 	if path == "" {
 		return log, nil
+	}
+	if path == "stdout" || path == "-" {
+		return slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: a.cfg.LogLevel, ReplaceAttr: maskAttr})), nil
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
