@@ -234,7 +234,7 @@ func TestDecisionLogFile(t *testing.T) {
 
 func TestMaskCredentials(t *testing.T) {
 	for in, want := range map[string]string{
-		"authorization: Bearer abc.def.ghi":  "authorization: Bearer ****",
+		"authorization: Bearer abc.def.ghi":   "authorization: Bearer ****",
 		"basic dTpw failed":                   "basic **** failed",
 		"token eyJhbGciOi.eyJzdWIi.c2ln seen": "token **** seen",
 		"kid eyJhbGciOi.eyJzdWIi.c2ln":        "kid ****",

@@ -13,7 +13,9 @@ import (
 
 type fixed gatehouse.Decision
 
-func (f fixed) Decide(context.Context, *gatehouse.Request) gatehouse.Decision { return gatehouse.Decision(f) }
+func (f fixed) Decide(context.Context, *gatehouse.Request) gatehouse.Decision {
+	return gatehouse.Decision(f)
+}
 
 func TestSpanPerDecision(t *testing.T) {
 	tests := []struct {
