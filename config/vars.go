@@ -50,7 +50,6 @@ var Vars = []Var{
 	{Name: "OTEL_SERVICE_NAME", Default: "gatehouse", Help: "`service.name` of the spans"},
 	{Name: "OTEL_TRACES_SAMPLER_ARG", Default: "1", Help: "fraction of decisions traced when no parent decides (0 to 1)"},
 	{Name: "PPROF_ADDR", Help: "listen address of `net/http/pprof` on its own listener (keep it on loopback); empty: off"},
-	{Name: "DECISION_LOG_FILE", Help: "append the decision log (JSON lines, credentials masked) to this file instead of stderr"},
 	{Name: "PEER_SECRET", Help: "cluster peers' shared HS256 secret, at least 32 bytes; several comma-separated for rotation (the first signs, all verify). Set with `PEERS`, or neither", Secret: true},
 	{Name: "PEERS", Help: "accepted peer origins, comma list of `host-or-ip-or-cidr` or `host-or-ip=peer-id`; the token's `peer` claim must equal the id (or the host/IP when none is given). Host names are resolved and refreshed; never a substring match"},
 	{Name: "PEER_STRICT", Default: "true", Help: "`true`/`1`: peer requests must come from a `PEERS` origin; `false`/`0`: any source (other values stop start-up)"},
@@ -60,4 +59,5 @@ var Vars = []Var{
 	{Name: "PEER_DNS_REFRESH", Default: "30s", Help: "how often host names in `PEERS` are resolved again"},
 	{Name: "PEER_ROUTES", Default: "/synchronize,/api/v3/synchronize", Help: "paths peers may `POST` to (replaces the default list)"},
 	{Name: "PEER_INSECURE_ACCEPT_REPLAYABLE_TOKENS", Default: "false", Help: "`true`: also accept HORAO's own tokens without `iat`, `exp` and `jti`, which never expire and can be replayed (origin and identity still checked); only while migrating senders"},
+	{Name: "DECISION_LOG_FILE", Help: "append the decision log (JSON lines, credentials masked) to this file, or `stdout`, instead of the process log on stderr"},
 }

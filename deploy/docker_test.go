@@ -185,8 +185,21 @@ func checkCompose(data []byte, dir string) error {
 				if err != nil {
 					errs = append(errs, fmt.Errorf("service %s mounts %s: %w", name, src, err))
 				} else if name == "envoy" {
-					if _, err := loadEnvoy(b); err != nil {
+					boot, err := loadEnvoy(b)
+					if err != nil {
 						errs = append(errs, fmt.Errorf("service envoy mounts %s: %w", src, err))
+						continue
+					}
+					// Every upstream Envoy dials is a service of this file.
+					for _, cl := range boot.GetStaticResources().GetClusters() {
+						for _, le := range cl.GetLoadAssignment().GetEndpoints() {
+							for _, lb := range le.GetLbEndpoints() {
+								host := lb.GetEndpoint().GetAddress().GetSocketAddress().GetAddress()
+								if _, ok := c.Services[host]; !ok {
+									errs = append(errs, fmt.Errorf("envoy cluster %s dials %q, which is no service", cl.GetName(), host))
+								}
+							}
+						}
 					}
 				}
 			} else if _, ok := c.Volumes[src]; !ok {
@@ -223,6 +236,7 @@ func dockerMutations() []mutation {
 		{"dockerfile: one stage", "docker/Dockerfile", "FROM gcr.io/distroless/static-debian12:nonroot AS runtime", "", checkDockerfile},
 		{"compose: misspelt key", "compose/compose.yaml", "depends_on:", "depend_on:", compose},
 		{"compose: missing mount", "compose/compose.yaml", "../envoy/envoy.yaml:", "../envoy/nosuch.yaml:", compose},
+		{"compose: upstream renamed", "compose/compose.yaml", "  controller:\n", "  upstream-app:\n", compose},
 		{"compose: unknown dependency", "compose/compose.yaml", "      postgres:\n        condition", "      postgre:\n        condition", compose},
 	}
 }

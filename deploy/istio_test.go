@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	meshv1alpha1 "istio.io/api/mesh/v1alpha1"
 	securityv1beta1 "istio.io/api/security/v1beta1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 )
@@ -106,6 +107,32 @@ func checkIstio(mesh, policy []byte) error {
 func TestIstio(t *testing.T) {
 	if err := checkIstio(read(t, "istio/mesh-config.yaml"), read(t, "istio/authorization-policy.yaml")); err != nil {
 		t.Fatal(err)
+	}
+	// The provider reaches the Service the Kubernetes manifests create.
+	mc, err := loadMeshConfig(read(t, "istio/mesh-config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := render("kubernetes/base", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := typed[corev1.Service](objs, "Service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := svc.Name + "." + svc.Namespace + ".svc.cluster.local"
+	for _, p := range mc.GetExtensionProviders() {
+		g := p.GetEnvoyExtAuthzGrpc()
+		if g == nil {
+			continue
+		}
+		if g.GetService() != host {
+			t.Errorf("provider %s: service %q, but the manifests create %q", p.GetName(), g.GetService(), host)
+		}
+		if !slices.ContainsFunc(svc.Spec.Ports, func(sp corev1.ServicePort) bool { return uint32(sp.Port) == g.GetPort() && sp.Name == "grpc" }) {
+			t.Errorf("provider %s: port %d is not the Service's grpc port", p.GetName(), g.GetPort())
+		}
 	}
 }
 

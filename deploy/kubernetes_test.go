@@ -23,6 +23,7 @@ import (
 // kubeTypes maps apiVersion/kind to a constructor of the API type.
 var kubeTypes = map[string]func() any{
 	"v1/ConfigMap":                           func() any { return new(corev1.ConfigMap) },
+	"v1/Namespace":                           func() any { return new(corev1.Namespace) },
 	"v1/Secret":                              func() any { return new(corev1.Secret) },
 	"v1/Service":                             func() any { return new(corev1.Service) },
 	"v1/ServiceAccount":                      func() any { return new(corev1.ServiceAccount) },
@@ -38,6 +39,7 @@ var kubeTypes = map[string]func() any{
 type kustomization struct {
 	APIVersion string   `json:"apiVersion"`
 	Kind       string   `json:"kind"`
+	Namespace  string   `json:"namespace"`
 	Resources  []string `json:"resources"`
 	Labels     []struct {
 		Pairs map[string]string `json:"pairs"`
@@ -154,6 +156,14 @@ func render(dir string, override map[string][]byte) ([]kubeObject, error) {
 			return nil, fmt.Errorf("%s: %w", p, err)
 		}
 		objs = append(objs, sub...)
+	}
+	if k.Namespace != "" {
+		for _, o := range objs {
+			if o.kind == "Namespace" {
+				continue
+			}
+			o.raw["metadata"].(map[string]any)["namespace"] = k.Namespace
+		}
 	}
 	for _, l := range k.Labels {
 		for _, o := range objs {

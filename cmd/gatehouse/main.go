@@ -54,6 +54,7 @@ func commands() []command {
 		{"agent", "agent (fog) credentials: provision-key, list, delete", func(ctx context.Context, env environment, args []string) error {
 			return runNoun(ctx, env, "agent", agentCommands(), args)
 		}},
+		{"config", "check: validate the configuration and print the effective one, secrets masked", runConfig},
 		{"healthcheck", "probe the local server's /healthz (or /readyz); exit 0 when healthy", runHealthcheck},
 		{"peer", "cluster peers: print a peer token, or send a signed peer request (curl)", runPeer},
 	}

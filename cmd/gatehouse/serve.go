@@ -16,8 +16,9 @@ import (
 func runServe(ctx context.Context, env environment, args []string) error {
 	fs := newFlags(env, "serve", "serve [--banner]\n\nConfiguration comes from environment variables:")
 	banner := fs.Bool("banner", false, "print where Gatehouse listens and how to call it (make run)")
+	configFile := fs.String("config", "", "YAML file of settings named like the environment variables; the environment wins")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: gatehouse serve [--banner]")
+		fmt.Fprintln(fs.Output(), "Usage: gatehouse serve [--banner] [--config FILE]")
 		fmt.Fprintln(fs.Output())
 		fs.PrintDefaults()
 		fmt.Fprintln(fs.Output())
@@ -26,7 +27,11 @@ func runServe(ctx context.Context, env environment, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg, err := config.Load(env.lookup)
+	lookup, err := withConfigFile(env.lookup, *configFile)
+	if err != nil {
+		return err
+	}
+	cfg, err := config.Load(lookup)
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}

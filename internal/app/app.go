@@ -51,6 +51,9 @@ type App struct {
 	// controller serves the Controller's /api/v3/roles and /rolebindings.
 	controller *admin.Controller
 	peer       *peer.Authenticator // nil unless PEER_SECRET is set
+	// ops and doorDecider: tracing, pprof, decision log file (observability.go).
+	ops         ops
+	doorDecider server.Decider
 }
 
 // New builds every part and binds the listeners; Run serves.
@@ -59,6 +62,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *App, err
 	defer func() {
 		if err != nil && a.store != nil {
 			a.store.Close()
+		}
+		if err != nil {
+			a.closeOps(ctx)
 		}
 	}()
 
@@ -116,11 +122,15 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *App, err
 	}
 	chain := authn.NewChain(chainOpts)
 
+	decisionLog, err := a.decisionLogger(log)
+	if err != nil {
+		return nil, err
+	}
 	a.decider, err = decision.New(decision.Options{
 		Identifier:   chain,
 		Policy:       peerPolicy(a.engine, cfg.Peer.Routes),
 		Headers:      decision.HeaderNames(cfg.Headers),
-		Logger:       log,
+		Logger:       decisionLog,
 		LogDecisions: cfg.LogDecisions,
 		Observer:     a.metrics,
 	})
@@ -135,10 +145,16 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *App, err
 	authorizer := admin.NewAuthorizer(a.decider)
 	a.controller = admin.NewController(adminSvc, a.decider)
 
+	if a.doorDecider, err = a.served(ctx); err != nil {
+		return nil, err
+	}
+	if err := a.listenPprof(); err != nil {
+		return nil, err
+	}
 	a.server, err = server.New(ctx, server.Options{
 		GRPCAddr:        cfg.GRPCAddr,
 		HTTPAddr:        cfg.HTTPAddr,
-		Decider:         a.decider,
+		Decider:         a.doorDecider,
 		Logger:          log,
 		Registry:        a.metrics.Registry,
 		Ready:           a.ready,
@@ -302,6 +318,8 @@ func (a *App) Run(ctx context.Context) error {
 		go a.peer.Run(ctx)
 	}
 	defer a.store.Close()
+	a.runOps(ctx)
+	defer a.closeOps(ctx)
 	err := a.server.Run(ctx)
 	if errors.Is(err, context.Canceled) {
 		err = nil

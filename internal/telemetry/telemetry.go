@@ -55,6 +55,10 @@ func New() *Metrics {
 			Help: "1 when the last policy load succeeded, 0 when it was rejected.",
 		}),
 	}
+	// Known label values start at 0, so their series exist (and alerts on
+	// them work) before the first event.
+	m.policyReloads.WithLabelValues("ok")
+	m.policyReloads.WithLabelValues("error")
 	r.MustRegister(m.decisions, m.checkLatency, m.panics, m.jwksFetches, m.policyReloads, m.policyOK,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

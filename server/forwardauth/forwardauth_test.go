@@ -143,6 +143,9 @@ func TestResponses(t *testing.T) {
 	}{
 		{"allow carries identity headers", gatehouse.Decision{Allow: true, Status: 200, Upstream: []gatehouse.Header{{Name: "x-gatehouse-subject", Value: "alice"}}},
 			200, map[string]string{"X-Gatehouse-Subject": "alice"}, ""},
+		{"identity headers the decision does not set are answered empty", gatehouse.Decision{Allow: true, Status: 200,
+			Upstream: []gatehouse.Header{{Name: "x-gatehouse-subject", Value: "svc"}}, RemoveUpstream: []string{"x-gatehouse-groups", "x-gatehouse-subject"}},
+			200, map[string]string{"X-Gatehouse-Subject": "svc", "X-Gatehouse-Groups": ""}, ""},
 		{"deny carries status, client headers and body", gatehouse.Decision{Status: 401, Response: []gatehouse.Header{{Name: "www-authenticate", Value: "Bearer"}}, Body: []byte(`{"error":"x"}`)},
 			401, map[string]string{"Www-Authenticate": "Bearer", "Content-Type": "application/json"}, `{"error":"x"}`},
 		{"a deny with a success status still denies", gatehouse.Decision{Status: 200}, 403, nil, ""},
@@ -155,7 +158,7 @@ func TestResponses(t *testing.T) {
 				t.Fatalf("status %d body %q", w.Code, w.Body)
 			}
 			for k, v := range tt.hdr {
-				if got := w.Header().Get(k); got != v {
+				if got, ok := w.Header()[k]; !ok || got[0] != v {
 					t.Errorf("%s = %q, want %q", k, got, v)
 				}
 			}

@@ -19,6 +19,14 @@ func writeDecision(w http.ResponseWriter, d *gatehouse.Decision) {
 		for _, u := range d.Upstream {
 			h.Set(u.Name, u.Value)
 		}
+		// An identity header the decision does not set is answered empty:
+		// the proxy copies it over (or, for nginx, drops) any copy the
+		// client sent, so it cannot be spoofed.
+		for _, name := range d.RemoveUpstream {
+			if _, set := h[http.CanonicalHeaderKey(name)]; !set {
+				h.Set(name, "")
+			}
+		}
 		w.WriteHeader(http.StatusOK)
 		return
 	}
