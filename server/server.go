@@ -31,6 +31,7 @@ import (
 
 	"github.com/gatehouse-authz/gatehouse"
 	gatehousev1 "github.com/gatehouse-authz/gatehouse/proto/gatehouse/v1"
+	"github.com/gatehouse-authz/gatehouse/server/authhttp"
 	"github.com/gatehouse-authz/gatehouse/server/extauthz"
 	"github.com/gatehouse-authz/gatehouse/server/gateway"
 	"github.com/gatehouse-authz/gatehouse/server/grpcapi"
@@ -56,6 +57,11 @@ type Options struct {
 	// ShutdownTimeout bounds the graceful stop.
 	ShutdownTimeout time.Duration
 	OnPanic         func()
+	// AuthService, when set, serves gatehouse.v1.AuthService instead of the
+	// Check-only door (it adds Login, Refresh, Logout, GetProfile).
+	AuthService gatehousev1.AuthServiceServer
+	// Middleware, when set, wraps the whole HTTP handler (rate limits, CORS).
+	Middleware func(http.Handler) http.Handler
 }
 
 // Server is a running Gatehouse process.
@@ -101,7 +107,11 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		grpc.SharedWriteBuffer(true),
 	)
 	authv3.RegisterAuthorizationServer(s.grpc, extauthz.New(opts.Decider))
-	gatehousev1.RegisterAuthServiceServer(s.grpc, grpcapi.NewAuthService(opts.Decider))
+	var authSvc gatehousev1.AuthServiceServer = grpcapi.NewAuthService(opts.Decider)
+	if opts.AuthService != nil {
+		authSvc = opts.AuthService
+	}
+	gatehousev1.RegisterAuthServiceServer(s.grpc, authSvc)
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
 	s.services = []string{"", "envoy.service.auth.v3.Authorization", "gatehouse.v1.AuthService"}
@@ -121,6 +131,11 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", limitBody(gw, 1<<20))
+	// The Controller's user routes (gatehouse.v1.AuthService over the gateway).
+	for _, p := range []string{"/api/v3/user/login", "/api/v3/user/refresh", "/api/v3/user/profile"} {
+		mux.Handle(p, limitBody(gw, 1<<20))
+	}
+	mux.Handle("/api/v3/user/logout", authhttp.NoContent(limitBody(gw, 1<<20)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -134,8 +149,12 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		gateway.WriteError(w, http.StatusNotFound, "NotFoundError", "Not found")
 	})
+	var handler http.Handler = mux
+	if opts.Middleware != nil {
+		handler = opts.Middleware(mux)
+	}
 	s.http = &http.Server{
-		Handler:           mux,
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,

@@ -41,6 +41,9 @@ type App struct {
 	syncer  *storesync.Syncer
 	decider *decision.Decider
 	server  *server.Server
+	// idpKeys is the external issuer's key source; login the login doors.
+	idpKeys *jwt.RemoteKeySource
+	login   loginDoors
 }
 
 // New builds every part and binds the listeners; Run serves.
@@ -103,6 +106,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *App, err
 		return nil, err
 	}
 
+	if err := a.buildLoginDoors(ctx, verifier); err != nil {
+		return nil, err
+	}
+
 	a.server, err = server.New(ctx, server.Options{
 		GRPCAddr:        cfg.GRPCAddr,
 		HTTPAddr:        cfg.HTTPAddr,
@@ -113,6 +120,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *App, err
 		Routes:          a.routes,
 		ShutdownTimeout: cfg.ShutdownTimeout,
 		OnPanic:         a.metrics.Panicked,
+		AuthService:     a.login.authSvc,
+		Middleware:      a.login.middleware,
 	})
 	if err != nil {
 		return nil, err
@@ -187,6 +196,7 @@ func (a *App) issuers(ctx context.Context) ([]jwt.IssuerConfig, error) {
 		if err != nil {
 			return nil, fmt.Errorf("OIDC_ISSUER_URL: %w", err)
 		}
+		a.idpKeys = src
 		out = append(out, jwt.IssuerConfig{URL: cfg.IssuerURL, Audiences: cfg.Audiences, Keys: src})
 	}
 	for _, u := range cfg.ExtraIssuers {
@@ -218,6 +228,9 @@ func (a *App) remote(ctx context.Context, issuer string) (*jwt.RemoteKeySource, 
 
 // routes mounts the embedded issuer's endpoints.
 func (a *App) routes(mux *http.ServeMux) {
+	if a.login.bff != nil {
+		a.login.bff.Register(mux)
+	}
 	if a.signer == nil {
 		return
 	}
@@ -237,6 +250,11 @@ func (a *App) ready() (bool, string) {
 			waiting = append(waiting, why)
 		}
 	}
+	if a.login.idp != nil {
+		if ok, why := a.login.idp.Ready(); !ok {
+			waiting = append(waiting, why)
+		}
+	}
 	if len(waiting) > 0 {
 		return false, strings.Join(waiting, "; ")
 	}
@@ -247,6 +265,9 @@ func (a *App) ready() (bool, string) {
 func (a *App) Run(ctx context.Context) error {
 	for _, r := range a.remotes {
 		r.Start(ctx)
+	}
+	if a.login.idp != nil {
+		go a.login.idp.Run(ctx)
 	}
 	go a.engine.Watch(ctx)
 	go a.syncer.Run(ctx)

@@ -403,3 +403,13 @@ func Convert(t *oauth2.Token) login.Tokens {
 	}
 	return out
 }
+
+// AuthCodeURL is the authorization request of the browser flow: code flow
+// with PKCE S256 (the challenge of verifier), state and nonce.
+func (p *Provider) AuthCodeURL(redirectURL, state, nonce, verifier string, scopes []string) (string, error) {
+	cfg, err := p.OAuth2(redirectURL, scopes)
+	if err != nil {
+		return "", err
+	}
+	return cfg.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("nonce", nonce)), nil
+}

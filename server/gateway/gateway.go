@@ -11,6 +11,7 @@ import (
 	"net/http"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -78,6 +79,13 @@ func errorHandler(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w
 	}
 	if code == http.StatusMethodNotAllowed {
 		name = "MethodNotAllowedError"
+	}
+	// A door may name the Controller's error class itself
+	// (InvalidCredentialsError, ...) in an ErrorInfo of domain gatehouse.v1.
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetDomain() == "gatehouse.v1" && info.GetReason() != "" {
+			name = info.GetReason()
+		}
 	}
 	WriteError(w, code, name, msg)
 }

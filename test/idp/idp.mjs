@@ -119,14 +119,6 @@ const provider = new Provider(issuer, {
     return claims;
   },
   issueRefreshToken: (_ctx, client) => client.grantTypeAllowed('refresh_token'),
-  // No consent screen: every request of the one client is granted.
-  async loadExistingGrant(ctx) {
-    const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client.clientId, accountId: ctx.oidc.session.accountId });
-    grant.addOIDCScope('openid profile email groups offline_access');
-    grant.addResourceScope(API, 'openid profile email groups offline_access');
-    await grant.save();
-    return grant;
-  },
   interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
   ttl: { AccessToken: accessTokenTTL, RefreshToken: 3600, Session: 3600, Grant: 3600, Interaction: 600 },
   cookies: { keys: [randomUUID()] },
@@ -214,6 +206,18 @@ server.on('request', async (req, res) => {
   if (!m) return provider.callback()(req, res);
   try {
     const details = await provider.interactionDetails(req, res);
+    if (details.prompt.name === 'consent') {
+      // Everything the client asks is granted (no consent screen).
+      const grant = details.grantId ? await provider.Grant.find(details.grantId)
+        : new provider.Grant({ accountId: details.session.accountId, clientId: details.params.client_id });
+      if (details.prompt.details.missingOIDCScope) grant.addOIDCScope(details.prompt.details.missingOIDCScope.join(' '));
+      if (details.prompt.details.missingOIDCClaims) grant.addOIDCClaims(details.prompt.details.missingOIDCClaims);
+      for (const [indicator, scopes] of Object.entries(details.prompt.details.missingResourceScopes || {})) {
+        grant.addResourceScope(indicator, scopes.join(' '));
+      }
+      const grantId = await grant.save();
+      return provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+    }
     if (req.method === 'GET') {
       res.setHeader('content-type', 'text/html; charset=utf-8');
       return res.end(page(details.uid));
