@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -60,7 +61,13 @@ func (s *Store) RateHit(ctx context.Context, key string, now time.Time, window t
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "gatehouse-rate:"+key); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM rate_hits WHERE key = $1 AND at <= $2`, key, start); err != nil {
+		// Hits older than the window count for no key: now and then drop
+		// every key's, else only this key's.
+		if rand.IntN(64) == 0 {
+			if _, err := tx.Exec(ctx, `DELETE FROM rate_hits WHERE at <= $1`, start); err != nil {
+				return err
+			}
+		} else if _, err := tx.Exec(ctx, `DELETE FROM rate_hits WHERE key = $1 AND at <= $2`, key, start); err != nil {
 			return err
 		}
 		var (

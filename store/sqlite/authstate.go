@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/gatehouse-authz/gatehouse"
@@ -58,7 +59,13 @@ func (s *Store) RateHit(ctx context.Context, key string, now time.Time, window t
 	}
 	defer func() { _ = tx.Rollback() }()
 	start := now.Add(-window).UnixMicro()
-	if _, err := tx.ExecContext(ctx, `DELETE FROM rate_hits WHERE key = ? AND at <= ?`, key, start); err != nil {
+	// Hits older than the window count for no key: now and then drop every
+	// key's, else only this key's.
+	prune, args := `DELETE FROM rate_hits WHERE key = ? AND at <= ?`, []any{key, start}
+	if rand.IntN(64) == 0 {
+		prune, args = `DELETE FROM rate_hits WHERE at <= ?`, []any{start}
+	}
+	if _, err := tx.ExecContext(ctx, prune, args...); err != nil {
 		return false, 0, fmt.Errorf("store: rate hit: %w", err)
 	}
 	var (

@@ -14,6 +14,7 @@ CREATE TABLE rate_hits (
 	at  timestamptz      NOT NULL
 );
 CREATE INDEX rate_hits_key_at ON rate_hits (key, at);
+CREATE INDEX rate_hits_at ON rate_hits (at);
 
 CREATE TABLE auth_secrets (
 	name       text COLLATE "C" PRIMARY KEY,
