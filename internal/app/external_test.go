@@ -638,3 +638,19 @@ func dialFrom(ip string) *http.Client {
 		return d.DialContext(ctx, network, addr)
 	}}}
 }
+
+// TestID06IdPRoleClaim: with OAUTH_ROLE_URI naming the IdP's custom role
+// claim, alice (role "administrator") gets the admin group; bob does not.
+func TestID06IdPRoleClaim(t *testing.T) {
+	idp := startIdP(t)
+	g := startExternal(t, idp, "OAUTH_ROLE_URI", idp.RoleClaim)
+	alice := g.cliLogin(testenv.IdPAlice, testenv.IdPAlicePassword)
+	o := g.decide(req{method: "DELETE", path: "/api/v3/iofog/abc", headers: bearer(alice.AccessToken)})
+	if !o.allowed || !strings.Contains(o.groups, "admin") {
+		t.Fatalf("alice with the administrator role claim: %+v", o)
+	}
+	bob := g.cliLogin(testenv.IdPBob, testenv.IdPBobPassword)
+	if o := g.decide(req{method: "DELETE", path: "/api/v3/iofog/abc", headers: bearer(bob.AccessToken)}); o.allowed {
+		t.Fatalf("bob (viewer) allowed to delete a fog: %+v", o)
+	}
+}
