@@ -49,6 +49,6 @@ var Vars = []Var{
 	{Name: "AUTH_RATE_LIMIT_WINDOW_MS", Default: "60000", Help: "rate-limit window in milliseconds"},
 	{Name: "AUTH_SESSION_STORE_TYPE", Default: "memory (SQLite), database (PostgreSQL)", Help: "where OAuth BFF sessions live: `memory` (one replica) or `database` (any replica may take the callback)"},
 	{Name: "AUTH_SESSION_STORE_TTL_MS", Default: "600000", Help: "lifetime of an OAuth BFF session (authorize to callback) and of its cookie"},
-	{Name: "AUTH_SESSION_SECRET", Help: "key signing the BFF session cookie; unset: 32 random bytes generated once and kept in the store (shared by replicas)", Secret: true},
+	{Name: "AUTH_SESSION_SECRET", Help: "key signing the BFF session cookie (at least 16 characters); unset: 32 random bytes generated once and kept in the store (shared by replicas)", Secret: true},
 	{Name: "AUTH_OAUTH_SCOPES", Default: "openid profile email groups offline_access", Help: "scopes the OAuth BFF requests from the IdP (space-separated)"},
 }
