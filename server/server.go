@@ -27,6 +27,7 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/reflection"
 
 	"github.com/gatehouse-authz/gatehouse"
@@ -62,6 +63,9 @@ type Options struct {
 	AuthService gatehousev1.AuthServiceServer
 	// Middleware, when set, wraps the whole HTTP handler (rate limits, CORS).
 	Middleware func(http.Handler) http.Handler
+	// GatewayMetadata is added to every call the REST gateway makes to the
+	// gRPC server (a per-process mark: those calls were limited over HTTP).
+	GatewayMetadata map[string]string
 }
 
 // Server is a running Gatehouse process.
@@ -118,7 +122,17 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	s.setServing(false)
 
 	// The gateway talks to our own gRPC server, so REST shares its interceptors.
-	s.gwConn, err = grpc.NewClient(dialTarget(s.grpcLis.Addr()), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	dialOpts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	if len(opts.GatewayMetadata) > 0 {
+		var kv []string
+		for k, v := range opts.GatewayMetadata {
+			kv = append(kv, k, v)
+		}
+		dialOpts = append(dialOpts, grpc.WithUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, o ...grpc.CallOption) error {
+			return invoker(metadata.AppendToOutgoingContext(ctx, kv...), method, req, reply, cc, o...)
+		}))
+	}
+	s.gwConn, err = grpc.NewClient(dialTarget(s.grpcLis.Addr()), dialOpts...)
 	if err != nil {
 		s.closeListeners()
 		return nil, fmt.Errorf("gateway: %w", err)

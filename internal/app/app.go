@@ -25,6 +25,7 @@ import (
 	"github.com/gatehouse-authz/gatehouse/policies"
 	"github.com/gatehouse-authz/gatehouse/server"
 	"github.com/gatehouse-authz/gatehouse/server/oidc"
+	"github.com/gatehouse-authz/gatehouse/server/userapi"
 	"github.com/gatehouse-authz/gatehouse/store"
 	"github.com/gatehouse-authz/gatehouse/token"
 )
@@ -122,6 +123,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *App, err
 		OnPanic:         a.metrics.Panicked,
 		AuthService:     a.login.authSvc,
 		Middleware:      a.login.middleware,
+		GatewayMetadata: map[string]string{userapi.GatewayMarkHeader: a.login.gatewayMark},
 	})
 	if err != nil {
 		return nil, err

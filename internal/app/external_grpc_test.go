@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -63,5 +64,33 @@ func TestLG12ExternalLoginGRPC(t *testing.T) {
 	}
 	if _, err := g.v1.Refresh(ctx, &gatehousev1.RefreshRequest{RefreshToken: next.GetRefreshToken()}); status.Code(err) != codes.Unauthenticated {
 		t.Fatalf("refresh after logout: %v", err)
+	}
+}
+
+// TestRL01GRPCLoginLimited: direct gRPC Login calls count against the
+// caller's IP like the REST route (REST calls through the gateway are not
+// counted twice).
+func TestRL01GRPCLoginLimited(t *testing.T) {
+	idp := startIdP(t)
+	g := startExternal(t, idp, "AUTH_RATE_LIMIT_MAX_REQUESTS", "3")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	// One REST login counts once.
+	if code, _, _ := g.loginFrom(nil); code != 401 {
+		t.Fatalf("REST login: %d", code)
+	}
+	for i := range 2 {
+		_, err := g.v1.Login(ctx, &gatehousev1.LoginRequest{Email: "alice", Password: "wrong"})
+		if status.Code(err) != codes.Unauthenticated {
+			t.Fatalf("gRPC login %d: %v", i+1, err)
+		}
+	}
+	var hdr metadata.MD
+	_, err := g.v1.Login(ctx, &gatehousev1.LoginRequest{Email: "alice", Password: "wrong"}, grpc.Header(&hdr))
+	if c, name := errorName(err); c != codes.ResourceExhausted || name != "RateLimitExceededError" {
+		t.Fatalf("4th login: %v", err)
+	}
+	if v := hdr.Get("retry-after"); len(v) != 1 || v[0] == "0" {
+		t.Fatalf("retry-after = %v", v)
 	}
 }

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,6 +35,9 @@ type loginDoors struct {
 	authSvc    gatehousev1.AuthServiceServer
 	idp        *external.Provider
 	bff        *oauth.Handler
+	// gatewayMark marks the REST gateway's own gRPC calls (already limited
+	// over HTTP).
+	gatewayMark string
 }
 
 func (a *App) buildLoginDoors(ctx context.Context, bearer *jwt.Verifier) error {
@@ -46,6 +50,11 @@ func (a *App) buildLoginDoors(ctx context.Context, bearer *jwt.Verifier) error {
 	if state != nil {
 		limiter = state
 	}
+	mark := make([]byte, 16)
+	if _, err := rand.Read(mark); err != nil {
+		return err
+	}
+	a.login.gatewayMark = hex.EncodeToString(mark)
 	a.login.middleware = authhttp.Middleware(authhttp.Options{
 		Limiter:     limiter,
 		Enabled:     cfg.RateLimit.Enabled,
@@ -91,7 +100,12 @@ func (a *App) buildLoginDoors(ctx context.Context, bearer *jwt.Verifier) error {
 	if err != nil {
 		return err
 	}
-	a.login.authSvc = userapi.New(grpcapi.NewAuthService(a.decider), svc)
+	var limit userapi.RateLimit
+	if cfg.RateLimit.Enabled && limiter != nil {
+		limit = userapi.RateLimit{Limiter: limiter, MaxRequests: cfg.RateLimit.MaxRequests, Window: cfg.RateLimit.Window,
+			GatewayMark: a.login.gatewayMark, Logger: a.log}
+	}
+	a.login.authSvc = userapi.New(grpcapi.NewAuthService(a.decider), svc, limit)
 
 	// ID tokens: the IdP's keys, audience = the client id.
 	idTokens, err := jwt.New(jwt.Options{

@@ -6,12 +6,20 @@ package userapi
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
+	"log/slog"
+	"math"
+	"net"
+	"strconv"
+	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/structpb"
 
@@ -28,15 +36,42 @@ const ErrorDomain = "gatehouse.v1"
 type Service struct {
 	gatehousev1.AuthServiceServer
 	login *login.Service
+	limit RateLimit
 }
 
-// New wraps base (which serves Check) with the login methods of svc.
-func New(base gatehousev1.AuthServiceServer, svc *login.Service) *Service {
-	return &Service{AuthServiceServer: base, login: svc}
+// Limiter is the shared sliding-window log (store.AuthState).
+type Limiter interface {
+	RateHit(ctx context.Context, key string, now time.Time, window time.Duration, max int) (bool, time.Duration, error)
+}
+
+// RateLimit limits direct gRPC Login calls per peer IP, in the same window
+// as the REST routes. Calls carrying GatewayMark (metadata
+// GatewayMarkHeader) come from the REST gateway and were limited over HTTP.
+type RateLimit struct {
+	Limiter     Limiter
+	MaxRequests int
+	Window      time.Duration
+	GatewayMark string
+	Logger      *slog.Logger
+}
+
+// GatewayMarkHeader is the metadata key of the gateway's per-process mark.
+const GatewayMarkHeader = "x-gatehouse-gateway"
+
+// New wraps base (which serves Check) with the login methods of svc. A zero
+// limit (nil Limiter) disables the gRPC-side limit.
+func New(base gatehousev1.AuthServiceServer, svc *login.Service, limit RateLimit) *Service {
+	if limit.Logger == nil {
+		limit.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{AuthServiceServer: base, login: svc, limit: limit}
 }
 
 // Login is POST /api/v3/user/login.
 func (s *Service) Login(ctx context.Context, in *gatehousev1.LoginRequest) (*gatehousev1.LoginResponse, error) {
+	if err := s.rateLimit(ctx); err != nil {
+		return nil, err
+	}
 	if err := required("email", in.GetEmail(), "password", in.GetPassword()); err != nil {
 		return nil, err
 	}
@@ -78,6 +113,38 @@ func (s *Service) GetProfile(ctx context.Context, _ *gatehousev1.GetProfileReque
 		return nil, status.Error(codes.Internal, "profile is not a JSON object")
 	}
 	return &gatehousev1.GetProfileResponse{Profile: st}, nil
+}
+
+// rateLimit counts a direct gRPC Login against its peer's IP.
+func (s *Service) rateLimit(ctx context.Context) error {
+	l := s.limit
+	if l.Limiter == nil {
+		return nil
+	}
+	md, _ := metadata.FromIncomingContext(ctx)
+	for _, v := range md.Get(GatewayMarkHeader) {
+		if l.GatewayMark != "" && subtle.ConstantTimeCompare([]byte(v), []byte(l.GatewayMark)) == 1 {
+			return nil
+		}
+	}
+	ip := "unknown"
+	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+		ip = p.Addr.String()
+		if h, _, err := net.SplitHostPort(ip); err == nil {
+			ip = h
+		}
+	}
+	ok, retry, err := l.Limiter.RateHit(ctx, "auth:"+ip, time.Now(), l.Window, l.MaxRequests)
+	if err != nil {
+		l.Logger.Warn("rate limit unavailable; call let through", "err", err)
+		return nil
+	}
+	if ok {
+		return nil
+	}
+	secs := max(1, int(math.Ceil(retry.Seconds())))
+	_ = grpc.SetHeader(ctx, metadata.Pairs("retry-after", strconv.Itoa(secs)))
+	return withName(codes.ResourceExhausted, "RateLimitExceededError", "Too many authentication requests from this IP address")
 }
 
 func authorization(ctx context.Context) string {
