@@ -100,12 +100,7 @@ func (a *App) buildLoginDoors(ctx context.Context, bearer *jwt.Verifier) error {
 	if err != nil {
 		return err
 	}
-	var limit userapi.RateLimit
-	if cfg.RateLimit.Enabled && limiter != nil {
-		limit = userapi.RateLimit{Limiter: limiter, MaxRequests: cfg.RateLimit.MaxRequests, Window: cfg.RateLimit.Window,
-			GatewayMark: a.login.gatewayMark, Logger: a.log}
-	}
-	a.login.authSvc = userapi.New(grpcapi.NewAuthService(a.decider), svc, limit)
+	a.login.authSvc = a.userAPI(svc, limiter)
 
 	// ID tokens: the IdP's keys, audience = the client id.
 	idTokens, err := jwt.New(jwt.Options{
@@ -140,6 +135,18 @@ func (a *App) buildLoginDoors(ctx context.Context, bearer *jwt.Verifier) error {
 		Logger:         a.log,
 	})
 	return err
+}
+
+// userAPI serves svc as gatehouse.v1's Login, Refresh, Logout and
+// GetProfile beside Check, with direct gRPC logins rate-limited. Any mode's
+// login.Service (embedded too) is served through it.
+func (a *App) userAPI(svc *login.Service, limiter authhttp.Limiter) gatehousev1.AuthServiceServer {
+	var limit userapi.RateLimit
+	if a.cfg.RateLimit.Enabled && limiter != nil {
+		limit = userapi.RateLimit{Limiter: limiter, MaxRequests: a.cfg.RateLimit.MaxRequests, Window: a.cfg.RateLimit.Window,
+			GatewayMark: a.login.gatewayMark, Logger: a.log}
+	}
+	return userapi.New(grpcapi.NewAuthService(a.decider), svc, limit)
 }
 
 // sessionSecret is AUTH_SESSION_SECRET, else 32 random bytes generated once
