@@ -56,6 +56,45 @@ type Config struct {
 	Ops Operations
 	// Peer is cluster-peer authentication (config/peer.go).
 	Peer Peer
+
+	// Login doors (issue 5: external mode, BFF, rate limits).
+	// ConsoleURL has no trailing slash; it defaults to PublicURL.
+	ConsoleURL    string
+	TrustProxy    bool
+	RateLimit     RateLimit
+	SessionStore  string // SessionMemory or SessionDatabase
+	SessionTTL    time.Duration
+	SessionSecret string // empty: generated once and kept in the store
+	OAuthScopes   []string
+	// Warnings are start-up warnings (removed variables still set); the
+	// caller logs them.
+	Warnings []string
+}
+
+// RateLimit configures the per-IP limit on the auth routes.
+type RateLimit struct {
+	Enabled     bool
+	MaxRequests int
+	Window      time.Duration
+}
+
+// BFF session store types.
+const (
+	SessionMemory   = "memory"
+	SessionDatabase = "database"
+)
+
+// DefaultOAuthScopes is the scope string the BFF requests (the Controller's).
+const DefaultOAuthScopes = "openid profile email groups offline_access"
+
+// removedVars are the Controller's Keycloak-era variables: not read, but
+// warned about when set.
+var removedVars = []struct{ name, use string }{
+	{"KC_URL", "OIDC_ISSUER_URL"},
+	{"KC_REALM", "OIDC_ISSUER_URL"},
+	{"KC_CLIENT_ID", "OIDC_CLIENT_ID"},
+	{"KC_CLIENT_SECRET", "OIDC_CLIENT_SECRET"},
+	{"OIDC_VIEWER_CLIENT_ID", "OIDC_CONSOLE_CLIENT_ID"},
 }
 
 // HeaderNames are the lower-case names of the identity headers.
@@ -172,10 +211,44 @@ func Load(lookup func(string) (string, bool)) (*Config, error) {
 		p.errs = append(p.errs, errors.New("DATABASE_URL: must be empty (SQLite in DATA_DIR) or a postgres:// or postgresql:// URL"))
 	}
 	c.Peer = p.peer()
+	p.loginDoors(c)
 	if err := errors.Join(p.errs...); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// loginDoors reads the variables of the login doors: console URL, proxy
+// trust, rate limits and the BFF session store.
+func (p *parser) loginDoors(c *Config) {
+	c.ConsoleURL = strings.TrimSuffix(p.str("CONSOLE_URL", ""), "/")
+	if c.ConsoleURL != "" {
+		p.checkURL("CONSOLE_URL", c.ConsoleURL, c.InsecureAllowHTTP)
+	} else {
+		c.ConsoleURL = c.PublicURL
+	}
+	c.TrustProxy = p.boolean("TRUST_PROXY", false)
+	c.RateLimit = RateLimit{
+		Enabled:     p.boolean("AUTH_RATE_LIMIT_ENABLED", true),
+		MaxRequests: p.positiveInt("AUTH_RATE_LIMIT_MAX_REQUESTS", 60),
+		Window:      time.Duration(p.positiveInt("AUTH_RATE_LIMIT_WINDOW_MS", 60000)) * time.Millisecond,
+	}
+	def := SessionMemory
+	if c.DatabaseURL != "" {
+		def = SessionDatabase
+	}
+	c.SessionStore = p.oneOf("AUTH_SESSION_STORE_TYPE", def, SessionMemory, SessionDatabase)
+	c.SessionTTL = time.Duration(p.positiveInt("AUTH_SESSION_STORE_TTL_MS", 600000)) * time.Millisecond
+	c.SessionSecret = p.str("AUTH_SESSION_SECRET", "")
+	if c.SessionSecret != "" && len(c.SessionSecret) < 16 {
+		p.errs = append(p.errs, errors.New("AUTH_SESSION_SECRET: must be at least 16 characters (unset: generated once and kept in the store)"))
+	}
+	c.OAuthScopes = strings.Fields(p.str("AUTH_OAUTH_SCOPES", DefaultOAuthScopes))
+	for _, r := range removedVars {
+		if v, ok := p.lookup(r.name); ok && v != "" {
+			c.Warnings = append(c.Warnings, fmt.Sprintf("%s is set but no longer read (removed in Controller v3.8); use %s", r.name, r.use))
+		}
+	}
 }
 
 type parser struct {

@@ -60,4 +60,13 @@ var Vars = []Var{
 	{Name: "PEER_ROUTES", Default: "/synchronize,/api/v3/synchronize", Help: "paths peers may `POST` to (replaces the default list)"},
 	{Name: "PEER_INSECURE_ACCEPT_REPLAYABLE_TOKENS", Default: "false", Help: "`true`: also accept HORAO's own tokens without `iat`, `exp` and `jti`, which never expire and can be replayed (origin and identity still checked); only while migrating senders"},
 	{Name: "DECISION_LOG_FILE", Help: "append the decision log (JSON lines, credentials masked) to this file, or `stdout`, instead of the process log on stderr"},
+	{Name: "CONSOLE_URL", Default: "CONTROLLER_PUBLIC_URL", Help: "console origin: the only CORS origin allowed (with credentials) and where the OAuth BFF delivers tokens (`{CONSOLE_URL}/login#…`)"},
+	{Name: "TRUST_PROXY", Default: "false", Help: "`true`: the client IP, scheme and host come from one proxy hop of `X-Forwarded-For`/`-Proto`/`-Host`; `false`: forwarded headers are ignored"},
+	{Name: "AUTH_RATE_LIMIT_ENABLED", Default: "true", Help: "per-IP sliding-window limit on login, OAuth and MFA/password routes (shared by replicas on PostgreSQL)"},
+	{Name: "AUTH_RATE_LIMIT_MAX_REQUESTS", Default: "60", Help: "requests per window per client IP; more get 429 with `Retry-After`"},
+	{Name: "AUTH_RATE_LIMIT_WINDOW_MS", Default: "60000", Help: "rate-limit window in milliseconds"},
+	{Name: "AUTH_SESSION_STORE_TYPE", Default: "memory (SQLite), database (PostgreSQL)", Help: "where OAuth BFF sessions live: `memory` (one replica) or `database` (any replica may take the callback)"},
+	{Name: "AUTH_SESSION_STORE_TTL_MS", Default: "600000", Help: "lifetime of an OAuth BFF session (authorize to callback) and of its cookie"},
+	{Name: "AUTH_SESSION_SECRET", Help: "key signing the BFF session cookie (at least 16 characters); unset: 32 random bytes generated once and kept in the store (shared by replicas)", Secret: true},
+	{Name: "AUTH_OAUTH_SCOPES", Default: "openid profile email groups offline_access", Help: "scopes the OAuth BFF requests from the IdP (space-separated)"},
 }

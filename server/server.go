@@ -27,10 +27,12 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/reflection"
 
 	"github.com/gatehouse-authz/gatehouse"
 	gatehousev1 "github.com/gatehouse-authz/gatehouse/proto/gatehouse/v1"
+	"github.com/gatehouse-authz/gatehouse/server/authhttp"
 	"github.com/gatehouse-authz/gatehouse/server/extauthz"
 	"github.com/gatehouse-authz/gatehouse/server/forwardauth"
 	"github.com/gatehouse-authz/gatehouse/server/gateway"
@@ -67,6 +69,14 @@ type Options struct {
 	// Register adds more gRPC services (AdminService, ...); their names are
 	// reported by health like the built-in ones.
 	Register func(s *grpc.Server) (services []string)
+	// AuthService, when set, serves gatehouse.v1.AuthService instead of the
+	// Check-only door (it adds Login, Refresh, Logout, GetProfile).
+	AuthService gatehousev1.AuthServiceServer
+	// Middleware, when set, wraps the whole HTTP handler (rate limits, CORS).
+	Middleware func(http.Handler) http.Handler
+	// GatewayMetadata is added to every call the REST gateway makes to the
+	// gRPC server (a per-process mark: those calls were limited over HTTP).
+	GatewayMetadata map[string]string
 }
 
 // Server is a running Gatehouse process.
@@ -114,7 +124,11 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		grpc.SharedWriteBuffer(true),
 	)
 	authv3.RegisterAuthorizationServer(s.grpc, extauthz.New(opts.Decider))
-	gatehousev1.RegisterAuthServiceServer(s.grpc, grpcapi.NewAuthService(opts.Decider))
+	var authSvc gatehousev1.AuthServiceServer = grpcapi.NewAuthService(opts.Decider)
+	if opts.AuthService != nil {
+		authSvc = opts.AuthService
+	}
+	gatehousev1.RegisterAuthServiceServer(s.grpc, authSvc)
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
 	s.services = []string{"", "envoy.service.auth.v3.Authorization", "gatehouse.v1.AuthService"}
@@ -124,7 +138,17 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	s.setServing(false)
 
 	// The gateway talks to our own gRPC server, so REST shares its interceptors.
-	s.gwConn, err = grpc.NewClient(dialTarget(s.grpcLis.Addr()), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	dialOpts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	if len(opts.GatewayMetadata) > 0 {
+		var kv []string
+		for k, v := range opts.GatewayMetadata {
+			kv = append(kv, k, v)
+		}
+		dialOpts = append(dialOpts, grpc.WithUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, o ...grpc.CallOption) error {
+			return invoker(metadata.AppendToOutgoingContext(ctx, kv...), method, req, reply, cc, o...)
+		}))
+	}
+	s.gwConn, err = grpc.NewClient(dialTarget(s.grpcLis.Addr()), dialOpts...)
 	if err != nil {
 		s.closeListeners()
 		return nil, fmt.Errorf("gateway: %w", err)
@@ -137,6 +161,11 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", limitBody(gw, 1<<20))
+	// The Controller's user routes (gatehouse.v1.AuthService over the gateway).
+	for _, p := range []string{"/api/v3/user/login", "/api/v3/user/refresh", "/api/v3/user/profile"} {
+		mux.Handle(p, limitBody(gw, 1<<20))
+	}
+	mux.Handle("/api/v3/user/logout", authhttp.NoContent(limitBody(gw, 1<<20)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -153,8 +182,12 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		gateway.WriteError(w, http.StatusNotFound, "NotFoundError", "Not found")
 	})
+	var handler http.Handler = mux
+	if opts.Middleware != nil {
+		handler = opts.Middleware(mux)
+	}
 	s.http = &http.Server{
-		Handler:           mux,
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,

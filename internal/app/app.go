@@ -32,6 +32,7 @@ import (
 	"github.com/gatehouse-authz/gatehouse/server"
 	"github.com/gatehouse-authz/gatehouse/server/admin"
 	"github.com/gatehouse-authz/gatehouse/server/oidc"
+	"github.com/gatehouse-authz/gatehouse/server/userapi"
 	"github.com/gatehouse-authz/gatehouse/store"
 	"github.com/gatehouse-authz/gatehouse/token"
 )
@@ -54,6 +55,9 @@ type App struct {
 	// ops and doorDecider: tracing, pprof, decision log file (observability.go).
 	ops         ops
 	doorDecider server.Decider
+	// idpKeys is the external issuer's key source; login the login doors.
+	idpKeys *jwt.RemoteKeySource
+	login   loginDoors
 }
 
 // New builds every part and binds the listeners; Run serves.
@@ -151,6 +155,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *App, err
 	if err := a.listenPprof(); err != nil {
 		return nil, err
 	}
+	if err := a.buildLoginDoors(ctx, verifier); err != nil {
+		return nil, err
+	}
+
 	a.server, err = server.New(ctx, server.Options{
 		GRPCAddr:        cfg.GRPCAddr,
 		HTTPAddr:        cfg.HTTPAddr,
@@ -169,6 +177,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *App, err
 			gatehousev1.RegisterAdminServiceServer(s, adminSvc)
 			return []string{"gatehouse.v1.AdminService"}
 		},
+		AuthService:     a.login.authSvc,
+		Middleware:      a.login.middleware,
+		GatewayMetadata: map[string]string{userapi.GatewayMarkHeader: a.login.gatewayMark},
 	})
 	if err != nil {
 		return nil, err
@@ -246,6 +257,7 @@ func (a *App) issuers(ctx context.Context) ([]jwt.IssuerConfig, error) {
 		if err != nil {
 			return nil, fmt.Errorf("OIDC_ISSUER_URL: %w", err)
 		}
+		a.idpKeys = src
 		out = append(out, jwt.IssuerConfig{URL: cfg.IssuerURL, Audiences: cfg.Audiences, Keys: src})
 	}
 	for _, u := range cfg.ExtraIssuers {
@@ -281,6 +293,9 @@ func (a *App) routes(mux *http.ServeMux) {
 	if a.controller != nil {
 		a.controller.Register(mux)
 	}
+	if a.login.bff != nil {
+		a.login.bff.Register(mux)
+	}
 	if a.signer == nil {
 		return
 	}
@@ -300,6 +315,11 @@ func (a *App) ready() (bool, string) {
 			waiting = append(waiting, why)
 		}
 	}
+	if a.login.idp != nil {
+		if ok, why := a.login.idp.Ready(); !ok {
+			waiting = append(waiting, why)
+		}
+	}
 	if len(waiting) > 0 {
 		return false, strings.Join(waiting, "; ")
 	}
@@ -310,6 +330,9 @@ func (a *App) ready() (bool, string) {
 func (a *App) Run(ctx context.Context) error {
 	for _, r := range a.remotes {
 		r.Start(ctx)
+	}
+	if a.login.idp != nil {
+		go a.login.idp.Run(ctx)
 	}
 	go a.engine.Watch(ctx)
 	go a.syncer.Run(ctx)

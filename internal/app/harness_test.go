@@ -77,7 +77,9 @@ func externalEnv(t *testing.T, iss *testenv.Issuer, kv ...string) map[string]str
 func start(t *testing.T, env map[string]string, waitReady bool) *gh {
 	t.Helper()
 	env["GRPC_ADDR"] = "127.0.0.1:0"
-	env["HTTP_ADDR"] = "127.0.0.1:0"
+	if env["HTTP_ADDR"] == "" { // tests that need a known public URL pick the port
+		env["HTTP_ADDR"] = "127.0.0.1:0"
+	}
 	cfg, err := config.Load(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
 		t.Fatalf("config: %v", err)

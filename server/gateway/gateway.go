@@ -89,12 +89,27 @@ func errorHandler(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w
 	}
 	env := Envelope{Name: name, Message: msg}
 	for _, d := range st.Details() {
-		if info, ok := d.(*errdetails.ErrorInfo); ok {
+		info, ok := d.(*errdetails.ErrorInfo)
+		if !ok {
+			continue
+		}
+		switch {
+		case info.GetDomain() == UserErrorDomain && info.GetReason() != "":
+			// A door names the Controller's error class itself
+			// (InvalidCredentialsError, ...).
+			env.Name = info.GetReason()
+		case info.GetMetadata()["decision_id"] != "":
+			// An authorization denial carries its reason code and decision.
 			env.Reason, env.DecisionID = info.GetReason(), info.GetMetadata()["decision_id"]
 		}
 	}
 	writeEnvelope(w, code, env)
 }
+
+// UserErrorDomain marks ErrorInfo details whose Reason is the Controller's
+// error class name (InvalidCredentialsError, ...): the envelope's "name".
+// server/userapi sets it (its ErrorDomain; a test there keeps them equal).
+const UserErrorDomain = "gatehouse.v1"
 
 // WriteError writes the Controller's error envelope.
 func WriteError(w http.ResponseWriter, code int, name, message string) {

@@ -13,6 +13,7 @@ package gatehousev1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	structpb "google.golang.org/protobuf/types/known/structpb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -24,6 +25,380 @@ const (
 	// Verify that runtime/protoimpl is sufficiently up-to-date.
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
+
+// LoginRequest is the Controller's CLI login body.
+type LoginRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Any login id (not only an e-mail address).
+	Email    string `protobuf:"bytes,1,opt,name=email,proto3" json:"email,omitempty"`
+	Password string `protobuf:"bytes,2,opt,name=password,proto3" json:"password,omitempty"`
+	// TOTP code or recovery code; empty when the user has no MFA.
+	Totp          string `protobuf:"bytes,3,opt,name=totp,proto3" json:"totp,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LoginRequest) Reset() {
+	*x = LoginRequest{}
+	mi := &file_gatehouse_v1_auth_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LoginRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LoginRequest) ProtoMessage() {}
+
+func (x *LoginRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gatehouse_v1_auth_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LoginRequest.ProtoReflect.Descriptor instead.
+func (*LoginRequest) Descriptor() ([]byte, []int) {
+	return file_gatehouse_v1_auth_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *LoginRequest) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+func (x *LoginRequest) GetPassword() string {
+	if x != nil {
+		return x.Password
+	}
+	return ""
+}
+
+func (x *LoginRequest) GetTotp() string {
+	if x != nil {
+		return x.Totp
+	}
+	return ""
+}
+
+// LoginResponse carries the tokens (JSON: accessToken, refreshToken).
+type LoginResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AccessToken   string                 `protobuf:"bytes,1,opt,name=access_token,json=accessToken,proto3" json:"access_token,omitempty"`
+	RefreshToken  string                 `protobuf:"bytes,2,opt,name=refresh_token,json=refreshToken,proto3" json:"refresh_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LoginResponse) Reset() {
+	*x = LoginResponse{}
+	mi := &file_gatehouse_v1_auth_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LoginResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LoginResponse) ProtoMessage() {}
+
+func (x *LoginResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_gatehouse_v1_auth_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LoginResponse.ProtoReflect.Descriptor instead.
+func (*LoginResponse) Descriptor() ([]byte, []int) {
+	return file_gatehouse_v1_auth_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *LoginResponse) GetAccessToken() string {
+	if x != nil {
+		return x.AccessToken
+	}
+	return ""
+}
+
+func (x *LoginResponse) GetRefreshToken() string {
+	if x != nil {
+		return x.RefreshToken
+	}
+	return ""
+}
+
+type RefreshRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RefreshToken  string                 `protobuf:"bytes,1,opt,name=refresh_token,json=refreshToken,proto3" json:"refresh_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RefreshRequest) Reset() {
+	*x = RefreshRequest{}
+	mi := &file_gatehouse_v1_auth_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RefreshRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RefreshRequest) ProtoMessage() {}
+
+func (x *RefreshRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gatehouse_v1_auth_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RefreshRequest.ProtoReflect.Descriptor instead.
+func (*RefreshRequest) Descriptor() ([]byte, []int) {
+	return file_gatehouse_v1_auth_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *RefreshRequest) GetRefreshToken() string {
+	if x != nil {
+		return x.RefreshToken
+	}
+	return ""
+}
+
+type RefreshResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AccessToken   string                 `protobuf:"bytes,1,opt,name=access_token,json=accessToken,proto3" json:"access_token,omitempty"`
+	RefreshToken  string                 `protobuf:"bytes,2,opt,name=refresh_token,json=refreshToken,proto3" json:"refresh_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RefreshResponse) Reset() {
+	*x = RefreshResponse{}
+	mi := &file_gatehouse_v1_auth_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RefreshResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RefreshResponse) ProtoMessage() {}
+
+func (x *RefreshResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_gatehouse_v1_auth_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RefreshResponse.ProtoReflect.Descriptor instead.
+func (*RefreshResponse) Descriptor() ([]byte, []int) {
+	return file_gatehouse_v1_auth_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *RefreshResponse) GetAccessToken() string {
+	if x != nil {
+		return x.AccessToken
+	}
+	return ""
+}
+
+func (x *RefreshResponse) GetRefreshToken() string {
+	if x != nil {
+		return x.RefreshToken
+	}
+	return ""
+}
+
+// LogoutRequest may carry the refresh token to revoke with the access token.
+type LogoutRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RefreshToken  string                 `protobuf:"bytes,1,opt,name=refresh_token,json=refreshToken,proto3" json:"refresh_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LogoutRequest) Reset() {
+	*x = LogoutRequest{}
+	mi := &file_gatehouse_v1_auth_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LogoutRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LogoutRequest) ProtoMessage() {}
+
+func (x *LogoutRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gatehouse_v1_auth_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LogoutRequest.ProtoReflect.Descriptor instead.
+func (*LogoutRequest) Descriptor() ([]byte, []int) {
+	return file_gatehouse_v1_auth_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *LogoutRequest) GetRefreshToken() string {
+	if x != nil {
+		return x.RefreshToken
+	}
+	return ""
+}
+
+type LogoutResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LogoutResponse) Reset() {
+	*x = LogoutResponse{}
+	mi := &file_gatehouse_v1_auth_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LogoutResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LogoutResponse) ProtoMessage() {}
+
+func (x *LogoutResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_gatehouse_v1_auth_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LogoutResponse.ProtoReflect.Descriptor instead.
+func (*LogoutResponse) Descriptor() ([]byte, []int) {
+	return file_gatehouse_v1_auth_proto_rawDescGZIP(), []int{5}
+}
+
+type GetProfileRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetProfileRequest) Reset() {
+	*x = GetProfileRequest{}
+	mi := &file_gatehouse_v1_auth_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetProfileRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetProfileRequest) ProtoMessage() {}
+
+func (x *GetProfileRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gatehouse_v1_auth_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetProfileRequest.ProtoReflect.Descriptor instead.
+func (*GetProfileRequest) Descriptor() ([]byte, []int) {
+	return file_gatehouse_v1_auth_proto_rawDescGZIP(), []int{6}
+}
+
+// GetProfileResponse wraps the profile object; REST returns the object itself.
+type GetProfileResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Profile       *structpb.Struct       `protobuf:"bytes,1,opt,name=profile,proto3" json:"profile,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetProfileResponse) Reset() {
+	*x = GetProfileResponse{}
+	mi := &file_gatehouse_v1_auth_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetProfileResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetProfileResponse) ProtoMessage() {}
+
+func (x *GetProfileResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_gatehouse_v1_auth_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetProfileResponse.ProtoReflect.Descriptor instead.
+func (*GetProfileResponse) Descriptor() ([]byte, []int) {
+	return file_gatehouse_v1_auth_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *GetProfileResponse) GetProfile() *structpb.Struct {
+	if x != nil {
+		return x.Profile
+	}
+	return nil
+}
 
 // CheckRequest describes the request to decide.
 type CheckRequest struct {
@@ -47,7 +422,7 @@ type CheckRequest struct {
 
 func (x *CheckRequest) Reset() {
 	*x = CheckRequest{}
-	mi := &file_gatehouse_v1_auth_proto_msgTypes[0]
+	mi := &file_gatehouse_v1_auth_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -59,7 +434,7 @@ func (x *CheckRequest) String() string {
 func (*CheckRequest) ProtoMessage() {}
 
 func (x *CheckRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gatehouse_v1_auth_proto_msgTypes[0]
+	mi := &file_gatehouse_v1_auth_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -72,7 +447,7 @@ func (x *CheckRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckRequest.ProtoReflect.Descriptor instead.
 func (*CheckRequest) Descriptor() ([]byte, []int) {
-	return file_gatehouse_v1_auth_proto_rawDescGZIP(), []int{0}
+	return file_gatehouse_v1_auth_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CheckRequest) GetAuthorization() string {
@@ -147,7 +522,7 @@ type CheckResponse struct {
 
 func (x *CheckResponse) Reset() {
 	*x = CheckResponse{}
-	mi := &file_gatehouse_v1_auth_proto_msgTypes[1]
+	mi := &file_gatehouse_v1_auth_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -159,7 +534,7 @@ func (x *CheckResponse) String() string {
 func (*CheckResponse) ProtoMessage() {}
 
 func (x *CheckResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gatehouse_v1_auth_proto_msgTypes[1]
+	mi := &file_gatehouse_v1_auth_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -172,7 +547,7 @@ func (x *CheckResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckResponse.ProtoReflect.Descriptor instead.
 func (*CheckResponse) Descriptor() ([]byte, []int) {
-	return file_gatehouse_v1_auth_proto_rawDescGZIP(), []int{1}
+	return file_gatehouse_v1_auth_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CheckResponse) GetAllowed() bool {
@@ -256,7 +631,25 @@ var File_gatehouse_v1_auth_proto protoreflect.FileDescriptor
 
 const file_gatehouse_v1_auth_proto_rawDesc = "" +
 	"\n" +
-	"\x17gatehouse/v1/auth.proto\x12\fgatehouse.v1\"\x9a\x02\n" +
+	"\x17gatehouse/v1/auth.proto\x12\fgatehouse.v1\x1a\x1cgoogle/protobuf/struct.proto\"T\n" +
+	"\fLoginRequest\x12\x14\n" +
+	"\x05email\x18\x01 \x01(\tR\x05email\x12\x1a\n" +
+	"\bpassword\x18\x02 \x01(\tR\bpassword\x12\x12\n" +
+	"\x04totp\x18\x03 \x01(\tR\x04totp\"W\n" +
+	"\rLoginResponse\x12!\n" +
+	"\faccess_token\x18\x01 \x01(\tR\vaccessToken\x12#\n" +
+	"\rrefresh_token\x18\x02 \x01(\tR\frefreshToken\"5\n" +
+	"\x0eRefreshRequest\x12#\n" +
+	"\rrefresh_token\x18\x01 \x01(\tR\frefreshToken\"Y\n" +
+	"\x0fRefreshResponse\x12!\n" +
+	"\faccess_token\x18\x01 \x01(\tR\vaccessToken\x12#\n" +
+	"\rrefresh_token\x18\x02 \x01(\tR\frefreshToken\"4\n" +
+	"\rLogoutRequest\x12#\n" +
+	"\rrefresh_token\x18\x01 \x01(\tR\frefreshToken\"\x10\n" +
+	"\x0eLogoutResponse\"\x13\n" +
+	"\x11GetProfileRequest\"G\n" +
+	"\x12GetProfileResponse\x121\n" +
+	"\aprofile\x18\x01 \x01(\v2\x17.google.protobuf.StructR\aprofile\"\x9a\x02\n" +
 	"\fCheckRequest\x12$\n" +
 	"\rauthorization\x18\x01 \x01(\tR\rauthorization\x12A\n" +
 	"\aheaders\x18\x02 \x03(\v2'.gatehouse.v1.CheckRequest.HeadersEntryR\aheaders\x12\x16\n" +
@@ -287,9 +680,14 @@ const file_gatehouse_v1_auth_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1aB\n" +
 	"\x14ResponseHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012O\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\xef\x02\n" +
 	"\vAuthService\x12@\n" +
-	"\x05Check\x12\x1a.gatehouse.v1.CheckRequest\x1a\x1b.gatehouse.v1.CheckResponseBEZCgithub.com/gatehouse-authz/gatehouse/proto/gatehouse/v1;gatehousev1b\x06proto3"
+	"\x05Check\x12\x1a.gatehouse.v1.CheckRequest\x1a\x1b.gatehouse.v1.CheckResponse\x12@\n" +
+	"\x05Login\x12\x1a.gatehouse.v1.LoginRequest\x1a\x1b.gatehouse.v1.LoginResponse\x12F\n" +
+	"\aRefresh\x12\x1c.gatehouse.v1.RefreshRequest\x1a\x1d.gatehouse.v1.RefreshResponse\x12C\n" +
+	"\x06Logout\x12\x1b.gatehouse.v1.LogoutRequest\x1a\x1c.gatehouse.v1.LogoutResponse\x12O\n" +
+	"\n" +
+	"GetProfile\x12\x1f.gatehouse.v1.GetProfileRequest\x1a .gatehouse.v1.GetProfileResponseBEZCgithub.com/gatehouse-authz/gatehouse/proto/gatehouse/v1;gatehousev1b\x06proto3"
 
 var (
 	file_gatehouse_v1_auth_proto_rawDescOnce sync.Once
@@ -303,25 +701,43 @@ func file_gatehouse_v1_auth_proto_rawDescGZIP() []byte {
 	return file_gatehouse_v1_auth_proto_rawDescData
 }
 
-var file_gatehouse_v1_auth_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_gatehouse_v1_auth_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_gatehouse_v1_auth_proto_goTypes = []any{
-	(*CheckRequest)(nil),  // 0: gatehouse.v1.CheckRequest
-	(*CheckResponse)(nil), // 1: gatehouse.v1.CheckResponse
-	nil,                   // 2: gatehouse.v1.CheckRequest.HeadersEntry
-	nil,                   // 3: gatehouse.v1.CheckResponse.HeadersEntry
-	nil,                   // 4: gatehouse.v1.CheckResponse.ResponseHeadersEntry
+	(*LoginRequest)(nil),       // 0: gatehouse.v1.LoginRequest
+	(*LoginResponse)(nil),      // 1: gatehouse.v1.LoginResponse
+	(*RefreshRequest)(nil),     // 2: gatehouse.v1.RefreshRequest
+	(*RefreshResponse)(nil),    // 3: gatehouse.v1.RefreshResponse
+	(*LogoutRequest)(nil),      // 4: gatehouse.v1.LogoutRequest
+	(*LogoutResponse)(nil),     // 5: gatehouse.v1.LogoutResponse
+	(*GetProfileRequest)(nil),  // 6: gatehouse.v1.GetProfileRequest
+	(*GetProfileResponse)(nil), // 7: gatehouse.v1.GetProfileResponse
+	(*CheckRequest)(nil),       // 8: gatehouse.v1.CheckRequest
+	(*CheckResponse)(nil),      // 9: gatehouse.v1.CheckResponse
+	nil,                        // 10: gatehouse.v1.CheckRequest.HeadersEntry
+	nil,                        // 11: gatehouse.v1.CheckResponse.HeadersEntry
+	nil,                        // 12: gatehouse.v1.CheckResponse.ResponseHeadersEntry
+	(*structpb.Struct)(nil),    // 13: google.protobuf.Struct
 }
 var file_gatehouse_v1_auth_proto_depIdxs = []int32{
-	2, // 0: gatehouse.v1.CheckRequest.headers:type_name -> gatehouse.v1.CheckRequest.HeadersEntry
-	3, // 1: gatehouse.v1.CheckResponse.headers:type_name -> gatehouse.v1.CheckResponse.HeadersEntry
-	4, // 2: gatehouse.v1.CheckResponse.response_headers:type_name -> gatehouse.v1.CheckResponse.ResponseHeadersEntry
-	0, // 3: gatehouse.v1.AuthService.Check:input_type -> gatehouse.v1.CheckRequest
-	1, // 4: gatehouse.v1.AuthService.Check:output_type -> gatehouse.v1.CheckResponse
-	4, // [4:5] is the sub-list for method output_type
-	3, // [3:4] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	13, // 0: gatehouse.v1.GetProfileResponse.profile:type_name -> google.protobuf.Struct
+	10, // 1: gatehouse.v1.CheckRequest.headers:type_name -> gatehouse.v1.CheckRequest.HeadersEntry
+	11, // 2: gatehouse.v1.CheckResponse.headers:type_name -> gatehouse.v1.CheckResponse.HeadersEntry
+	12, // 3: gatehouse.v1.CheckResponse.response_headers:type_name -> gatehouse.v1.CheckResponse.ResponseHeadersEntry
+	8,  // 4: gatehouse.v1.AuthService.Check:input_type -> gatehouse.v1.CheckRequest
+	0,  // 5: gatehouse.v1.AuthService.Login:input_type -> gatehouse.v1.LoginRequest
+	2,  // 6: gatehouse.v1.AuthService.Refresh:input_type -> gatehouse.v1.RefreshRequest
+	4,  // 7: gatehouse.v1.AuthService.Logout:input_type -> gatehouse.v1.LogoutRequest
+	6,  // 8: gatehouse.v1.AuthService.GetProfile:input_type -> gatehouse.v1.GetProfileRequest
+	9,  // 9: gatehouse.v1.AuthService.Check:output_type -> gatehouse.v1.CheckResponse
+	1,  // 10: gatehouse.v1.AuthService.Login:output_type -> gatehouse.v1.LoginResponse
+	3,  // 11: gatehouse.v1.AuthService.Refresh:output_type -> gatehouse.v1.RefreshResponse
+	5,  // 12: gatehouse.v1.AuthService.Logout:output_type -> gatehouse.v1.LogoutResponse
+	7,  // 13: gatehouse.v1.AuthService.GetProfile:output_type -> gatehouse.v1.GetProfileResponse
+	9,  // [9:14] is the sub-list for method output_type
+	4,  // [4:9] is the sub-list for method input_type
+	4,  // [4:4] is the sub-list for extension type_name
+	4,  // [4:4] is the sub-list for extension extendee
+	0,  // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_gatehouse_v1_auth_proto_init() }
@@ -335,7 +751,7 @@ func file_gatehouse_v1_auth_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gatehouse_v1_auth_proto_rawDesc), len(file_gatehouse_v1_auth_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   5,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
