@@ -110,6 +110,8 @@ func TestRefusals(t *testing.T) {
 		{"missing method", "10.0.0.1:1", "/forward-auth", map[string]string{"X-Forwarded-Uri": "/"}, "", 400},
 		{"missing uri", "[::1]:1", "/forward-auth", map[string]string{"X-Forwarded-Method": "GET"}, "", 400},
 		{"relative uri", "10.0.0.1:1", "/forward-auth", map[string]string{"X-Forwarded-Method": "GET", "X-Forwarded-Uri": "api"}, "", 400},
+		{"absolute uri of another scheme (found by fuzzing)", "10.0.0.1:1", "/forward-auth", map[string]string{"X-Forwarded-Method": "GET", "X-Forwarded-Uri": "A:"}, "", 400},
+		{"absolute uri without host", "10.0.0.1:1", "/forward-auth", map[string]string{"X-Forwarded-Method": "GET", "X-Original-Url": "http:/api"}, "", 400},
 		{"body over the limit", "10.0.0.1:1", "/ext_authz/x", nil, strings.Repeat("a", MaxBody+1), 413},
 	}
 	for _, tt := range tests {

@@ -28,7 +28,7 @@ const MaxBody = 64 << 10
 var (
 	errNoMethod = errors.New("forward-auth request lacks the original method (X-Forwarded-Method or X-Original-Method)")
 	errNoURI    = errors.New("forward-auth request lacks the original URI (X-Forwarded-Uri or X-Original-URI)")
-	errBadURI   = errors.New("the original URI must be an absolute path")
+	errBadURI   = errors.New("the original URI must be an absolute path or an absolute http(s) URL")
 )
 
 // fromEnvoy converts Envoy's HTTP ext_authz call: method, Host and headers
@@ -77,6 +77,11 @@ func fromForwardAuth(r *http.Request) (*gatehouse.Request, error) {
 		return nil, errNoURI
 	}
 	if u, err := url.Parse(uri); err == nil && u.IsAbs() { // X-Original-URL may be absolute
+		// Only an http(s) URL with a host: "a:" or "mailto:x" would
+		// otherwise be decided as "/" or refused by accident.
+		if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" {
+			return nil, errBadURI
+		}
 		uri = u.RequestURI()
 	}
 	if !strings.HasPrefix(uri, "/") {
