@@ -31,8 +31,8 @@ var (
 	errBadURI   = errors.New("the original URI must be an absolute path or an absolute http(s) URL")
 )
 
-// fromEnvoy converts Envoy's HTTP ext_authz call: method, Host and headers
-// are the original request's; the path follows EnvoyPrefix.
+// fromEnvoy converts Envoy's HTTP ext_authz call: method (upper-cased),
+// Host and headers are the original request's; the path follows EnvoyPrefix.
 func fromEnvoy(r *http.Request) (*gatehouse.Request, error) {
 	target := strings.TrimPrefix(r.URL.RequestURI(), EnvoyPrefix)
 	if !strings.HasPrefix(target, "/") {
@@ -40,7 +40,7 @@ func fromEnvoy(r *http.Request) (*gatehouse.Request, error) {
 	}
 	path, query := gatehouse.SplitPathQuery(target)
 	req := &gatehouse.Request{
-		Method:   r.Method,
+		Method:   strings.ToUpper(r.Method), // as the other doors: the router matches upper case
 		Path:     path,
 		Query:    query,
 		Host:     r.Host,
