@@ -64,7 +64,8 @@ type envelope struct {
 
 // decodeRequest checks the body against the Controller's agentProvision
 // schema (type: integer 0..2, key: string, both required; other members
-// allowed; nothing after the object) and returns a validation message when it fails.
+// allowed; nothing after the object) and returns a validation message when
+// it fails.
 func decodeRequest(body io.Reader) (key string, archType int, msg string) {
 	var raw map[string]json.RawMessage
 	dec := json.NewDecoder(body)
