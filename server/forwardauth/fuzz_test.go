@@ -21,8 +21,11 @@ import (
 // targets. Seeds: testdata/fuzz/FuzzForwardAuthRequest.
 func FuzzForwardAuthRequest(f *testing.F) {
 	trusted := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
-	f.Fuzz(func(t *testing.T, method, uri, host, target string, original bool) {
+	f.Fuzz(func(t *testing.T, method, uri, host, target string, original bool, xff string) {
 		serve := func(r *http.Request) (*gatehouse.Request, int) {
+			if xff != "" {
+				r.Header["X-Forwarded-For"] = []string{xff}
+			}
 			rec := &recorder{d: gatehouse.Decision{Allow: true, Status: 200}}
 			mux := http.NewServeMux()
 			New(rec, trusted).Register(mux)
@@ -80,6 +83,9 @@ func checkRequest(t *testing.T, r *gatehouse.Request) {
 		t.Fatalf("query %q keeps a fragment", r.Query)
 	case r.Headers == nil:
 		t.Fatal("nil headers")
+	}
+	if ip, err := netip.ParseAddr(r.SourceIP); err != nil || ip.Is4In6() {
+		t.Fatalf("source %q is not an unmapped IP address", r.SourceIP)
 	}
 	for k := range r.Headers {
 		if k != strings.ToLower(k) {
