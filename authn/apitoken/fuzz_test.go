@@ -7,13 +7,14 @@ import (
 )
 
 // Secret markers: at least MinEnvSecretLen long, so a line may be valid.
-const fuzzSecret1, fuzzSecret2 = "Mk1SECRETaaaaaaaa", "Mk2SECRETbbbbbbbb"
+const fuzzSecret1, fuzzSecret2, fuzzSecret3 = "Mk1SECRETaaaaaaaa", "Mk2SECRETbbbbbbbb", "Mk3SECRETcccccccc"
 
 // FuzzParseEnv feeds AUTH_TOKENS values. raw is parsed as it is: no panic,
 // errors name AUTH_TOKENS and a line, accepted tokens are well formed. Two
 // more lines are built around secret markers (user:marker+suffix:perms, the
-// user and permissions without ':' or newlines, the suffix free): no error
-// may echo a marker (AT-09, AT-10). Seeds: testdata/fuzz/FuzzParseEnv.
+// user and permissions without ':' or newlines, the suffix free), and one
+// with the marker in the permissions field: no error may echo a marker
+// (AT-09, AT-10). Seeds: testdata/fuzz/FuzzParseEnv.
 func FuzzParseEnv(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw, user1, suffix1, perms1, user2, suffix2, perms2 string, useKnown bool) {
 		var known []string
@@ -65,5 +66,7 @@ func FuzzParseEnv(f *testing.F) {
 		}
 		value := parts[0] + ":" + fuzzSecret1 + suffix1 + ":" + parts[1] + "\n" + parts[2] + ":" + fuzzSecret2 + suffix2 + ":" + parts[3]
 		check(value, fuzzSecret1, fuzzSecret2)
+		// A secret written where the permissions go is not echoed either.
+		check(parts[2]+":view_microservices:"+fuzzSecret3+clean(suffix2), fuzzSecret3)
 	})
 }
