@@ -32,11 +32,14 @@ proto-check: proto ## fail if the committed generated code is stale
 bench: ## in-process benchmarks (see docs/benchmarks.md)
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-FUZZTIME ?= 30s
+# Every target's seed corpus (testdata/fuzz/<Name>) also runs in `make test`.
+# FUZZFLAGS: e.g. -parallel 1 on a shared machine.
+FUZZTIME  ?= 30s
+FUZZFLAGS ?=
 fuzz: ## run every fuzz target for FUZZTIME each
-	@set -e; for pkg in $$($(GO) list ./...); do \
-	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
-	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	@set -e; for dir in $$(grep -rl --include='*_test.go' --exclude-dir=bench --exclude-dir=node_modules --exclude-dir=testdata '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+	  for f in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$dir/*_test.go); do \
+	    echo "== $$dir $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $(FUZZFLAGS) $$dir; \
 	  done; \
 	done
 

@@ -53,6 +53,11 @@ func (p *parser) prefixes(name string) []netip.Prefix {
 				p.fail(name, "invalid CIDR %q", item)
 				continue
 			}
+			if a := pfx.Addr(); a.Is4In6() && pfx.Bits() >= 96 {
+				// The door compares unmapped addresses: ::ffff:10.0.0.0/104
+				// must mean 10.0.0.0/8, as ::ffff:10.0.0.1 means 10.0.0.1.
+				pfx = netip.PrefixFrom(a.Unmap(), pfx.Bits()-96)
+			}
 			out = append(out, pfx.Masked())
 			continue
 		}

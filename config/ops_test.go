@@ -7,7 +7,7 @@ import (
 
 func TestOperations(t *testing.T) {
 	c, err := Load(env("CONTROLLER_PUBLIC_URL", "https://gh.example",
-		"FORWARD_AUTH_TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.7,::1, ::ffff:172.16.0.1",
+		"FORWARD_AUTH_TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.7,::1, ::ffff:172.16.0.1, ::ffff:100.64.0.0/106",
 		"OTEL_EXPORTER_OTLP_ENDPOINT", "otel:4317", "OTEL_TRACES_SAMPLER_ARG", "0.25",
 		"PPROF_ADDR", "127.0.0.1:6060", "DECISION_LOG_FILE", "/var/log/gatehouse/decisions.log"))
 	if err != nil {
@@ -17,7 +17,7 @@ func TestOperations(t *testing.T) {
 	for _, p := range c.Ops.ForwardAuthTrustedProxies {
 		got = append(got, p.String())
 	}
-	if strings.Join(got, " ") != "10.0.0.0/8 192.168.1.7/32 ::1/128 172.16.0.1/32" {
+	if strings.Join(got, " ") != "10.0.0.0/8 192.168.1.7/32 ::1/128 172.16.0.1/32 100.64.0.0/10" {
 		t.Fatalf("trusted proxies %v", got)
 	}
 	if !c.Ops.TracingEnabled() || c.Ops.TraceSampleRatio != 0.25 || c.Ops.ServiceName != "gatehouse" || c.Ops.PprofAddr != "127.0.0.1:6060" {

@@ -117,9 +117,10 @@ func (d *Decider) Decide(ctx context.Context, req *gatehouse.Request) (dec gateh
 		case ae.Internal:
 			d.deny(&dec, cred, http503, ae.Reason, ae)
 			return dec
-		case dec.Route.Marker == gatehouse.MarkerPublic:
+		case dec.Route.Marker == gatehouse.MarkerPublic && ae.Reason != gatehouse.ReasonCredentialTooLarge:
 			// A public route ignores a bad credential; its own handler may
-			// still verify it.
+			// still verify it. An oversized one is refused on every route
+			// (promise 9): it would reach the upstream otherwise.
 			anon := gatehouse.Anonymous
 			ident = &anon
 		default:

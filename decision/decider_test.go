@@ -106,6 +106,12 @@ func TestDecide(t *testing.T) {
 			wantAllow: true, wantStatus: 200, wantReason: gatehouse.ReasonPublicRoute, policyRun: true,
 		},
 		{
+			name:       "an oversized credential is refused even on a public route (promise 9)",
+			ident:      fakeIdentifier{cred: bearer, err: gatehouse.Refuse(gatehouse.ReasonCredentialTooLarge, "16385 bytes")},
+			policy:     fakePolicy{route: pubRoute},
+			wantStatus: 401, wantReason: gatehouse.ReasonCredentialTooLarge,
+		},
+		{
 			name:       "keys unavailable is 503 even on a public route",
 			ident:      fakeIdentifier{cred: bearer, err: gatehouse.Unavailable(gatehouse.ReasonKeysUnavailable, errors.New("jwks down"))},
 			policy:     fakePolicy{route: pubRoute},

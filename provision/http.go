@@ -64,10 +64,16 @@ type envelope struct {
 
 // decodeRequest checks the body against the Controller's agentProvision
 // schema (type: integer 0..2, key: string, both required; other members
-// allowed) and returns a validation message when it fails.
+// allowed; nothing after the object) and returns a validation message when
+// it fails.
 func decodeRequest(body io.Reader) (key string, archType int, msg string) {
 	var raw map[string]json.RawMessage
-	if err := json.NewDecoder(body).Decode(&raw); err != nil || raw == nil {
+	dec := json.NewDecoder(body)
+	if err := dec.Decode(&raw); err != nil || raw == nil {
+		return "", 0, "Invalid request body: a JSON object is required"
+	}
+	// One object and nothing after it, as the Controller's body parser.
+	if _, err := dec.Token(); err != io.EOF {
 		return "", 0, "Invalid request body: a JSON object is required"
 	}
 	for _, f := range []string{"type", "key"} {

@@ -170,6 +170,7 @@ func TestHandler(t *testing.T) {
 		{"type not an integer", `{"type":1.5,"key":"k"}`, nil, 400, map[string]any{"name": "ValidationError", "message": "Invalid format for field 'type'"}},
 		{"key not a string", `{"type":1,"key":7}`, nil, 400, map[string]any{"name": "ValidationError", "message": "Invalid format for field 'key'"}},
 		{"not JSON", `type=1`, nil, 400, map[string]any{"name": "ValidationError"}},
+		{"data after the object (found by fuzzing)", `{"type":0,"key":"k"}0`, nil, 400, map[string]any{"name": "ValidationError"}},
 		{"unknown key", `{"type":1,"key":"k"}`, provision.ErrInvalidKey, 404, map[string]any{"name": "NotFoundError", "message": "Invalid Provisioning Key"}},
 		{"expired key", `{"type":1,"key":"k"}`, provision.ErrExpiredKey, 401, map[string]any{"name": "AuthenticationError", "message": "Expired provision key"}},
 		{"store down", `{"type":1,"key":"k"}`, provision.ErrUnavailable, 503, map[string]any{"name": "ServiceUnavailableError"}},

@@ -16,11 +16,16 @@ const MinEnvSecretLen = 16
 // declares no codenames of its own.
 var djangoCodename = regexp.MustCompile(`^(add|change|delete|view|create|destroy|list|update)_[a-z][a-z0-9_]*$`)
 
+// codenameShape is what an error may echo: snake_case words, which a
+// random secret (hex, base64) never is.
+var codenameShape = regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)+$`)
+
 // ParseEnv reads AUTH_TOKENS: one `user:secret:perm1&perm2` line per token;
 // blank lines and lines starting with # are ignored. A codename is known
 // when it is in known, or — when known is empty — when it has Django's
 // `<action>_<model>` shape. Errors name AUTH_TOKENS and the line number,
-// never the secret (AT-09, AT-10).
+// never the secret, nor a permission that may be a misplaced one (AT-09,
+// AT-10).
 func ParseEnv(value string, known []string) ([]store.EnvToken, error) {
 	var out []store.EnvToken
 	seen := map[[32]byte]int{}
@@ -56,9 +61,14 @@ func ParseEnv(value string, known []string) ([]store.EnvToken, error) {
 		seen[d] = n
 		tok := store.EnvToken{Login: login, Digest: d, Permissions: []string{}}
 		if perms != "" {
-			for _, p := range strings.Split(perms, "&") {
+			for j, p := range strings.Split(perms, "&") {
 				p = strings.TrimSpace(p)
 				if p == "" || (len(knownSet) > 0 && !knownSet[p]) || (len(knownSet) == 0 && !djangoCodename.MatchString(p)) {
+					if p != "" && (len(p) > 100 || !codenameShape.MatchString(p)) {
+						// Not even shaped like a codename: perhaps a secret
+						// in the wrong field, so it is not echoed.
+						return nil, fmt.Errorf("AUTH_TOKENS line %d: permission %d is not a codename (value not shown)", n, j+1)
+					}
 					return nil, fmt.Errorf("AUTH_TOKENS line %d: unknown permission codename %q", n, p)
 				}
 				tok.Permissions = append(tok.Permissions, p)

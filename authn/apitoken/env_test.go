@@ -36,6 +36,7 @@ func TestAT09AT10ParseEnvErrors(t *testing.T) {
 		{"AT10 codename of the wrong shape", "a:" + s1 + ":fly_away", nil, `unknown permission codename "fly_away"`},
 		{"AT10 codename not in the catalog", "a:" + s1 + ":view_show", []string{"view_episode"}, `"view_show"`},
 		{"AT10 empty codename", "a:" + s1 + ":view_show&&add_show", nil, `""`},
+		{"AT09 a secret in the permissions field is not echoed", "a:view_microservices:" + s1, nil, "permission 1 is not a codename (value not shown)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

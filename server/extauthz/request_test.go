@@ -1,6 +1,7 @@
 package extauthz
 
 import (
+	"maps"
 	"testing"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -73,12 +74,14 @@ func TestToRequest(t *testing.T) {
 }
 
 // FuzzToRequest feeds arbitrary bytes as a CheckRequest: conversion must never
-// panic, and a converted request always has a method and a header map.
+// panic, a converted request always has a method and a header map, and it
+// is the same every time (names differing in case only are joined).
 func FuzzToRequest(f *testing.F) {
 	seeds := []*authv3.CheckRequest{
 		httpCheck(&authv3.AttributeContext_HttpRequest{Method: "GET", Path: "/api/v3/microservices?x=1", Headers: map[string]string{"authorization": "Bearer a.b.c"}}, "127.0.0.1"),
 		httpCheck(&authv3.AttributeContext_HttpRequest{Headers: map[string]string{":method": "POST", ":path": "/api/v3/user/login"}}, ""),
 		httpCheck(&authv3.AttributeContext_HttpRequest{Method: "GET", Path: "/x", HeaderMap: &corev3.HeaderMap{Headers: []*corev3.HeaderValue{{Key: "A", RawValue: []byte{0xff}}}}}, ""),
+		httpCheck(&authv3.AttributeContext_HttpRequest{Method: "GET", Path: "/x", Headers: map[string]string{"Authorization": "Bearer a", "authorization": "Bearer b", "x-b": "1"}}, ""),
 	}
 	for _, s := range seeds {
 		b, err := proto.Marshal(s)
@@ -101,6 +104,12 @@ func FuzzToRequest(f *testing.F) {
 		}
 		if r.Headers == nil {
 			t.Fatal("nil header map")
+		}
+		for range 4 {
+			again, _ := ToRequest(&cr)
+			if !maps.Equal(again.Headers, r.Headers) {
+				t.Fatalf("converts differently: %v then %v", r.Headers, again.Headers)
+			}
 		}
 	})
 }

@@ -40,6 +40,11 @@ func TestRequestShapes(t *testing.T) {
 			want:    gatehouse.Request{Method: "POST", Path: "/api/v3/microservices", Query: "x=1", Host: "api.example", SourceIP: "203.0.113.7", Body: []byte("{}")},
 		},
 		{
+			name: "envoy http service: a lower-case method is upper-cased as on the gRPC door (found by fuzzing)", method: "get",
+			target: "/ext_authz/api/v3/status", host: "api.example",
+			want: gatehouse.Request{Method: "GET", Path: "/api/v3/status", Host: "api.example", SourceIP: "127.0.0.1"},
+		},
+		{
 			name: "traefik ForwardAuth", method: "GET", target: "/forward-auth", host: "gatehouse:8080",
 			headers: map[string]string{"X-Forwarded-Method": "delete", "X-Forwarded-Uri": "/api/v3/microservices/u1?force=1",
 				"X-Forwarded-Host": "api.example", "X-Forwarded-Proto": "https", "X-Forwarded-For": "198.51.100.1, 203.0.113.8"},
@@ -110,6 +115,8 @@ func TestRefusals(t *testing.T) {
 		{"missing method", "10.0.0.1:1", "/forward-auth", map[string]string{"X-Forwarded-Uri": "/"}, "", 400},
 		{"missing uri", "[::1]:1", "/forward-auth", map[string]string{"X-Forwarded-Method": "GET"}, "", 400},
 		{"relative uri", "10.0.0.1:1", "/forward-auth", map[string]string{"X-Forwarded-Method": "GET", "X-Forwarded-Uri": "api"}, "", 400},
+		{"absolute uri of another scheme (found by fuzzing)", "10.0.0.1:1", "/forward-auth", map[string]string{"X-Forwarded-Method": "GET", "X-Forwarded-Uri": "A:"}, "", 400},
+		{"absolute uri without host", "10.0.0.1:1", "/forward-auth", map[string]string{"X-Forwarded-Method": "GET", "X-Original-Url": "http:/api"}, "", 400},
 		{"body over the limit", "10.0.0.1:1", "/ext_authz/x", nil, strings.Repeat("a", MaxBody+1), 413},
 	}
 	for _, tt := range tests {

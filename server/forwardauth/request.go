@@ -28,11 +28,11 @@ const MaxBody = 64 << 10
 var (
 	errNoMethod = errors.New("forward-auth request lacks the original method (X-Forwarded-Method or X-Original-Method)")
 	errNoURI    = errors.New("forward-auth request lacks the original URI (X-Forwarded-Uri or X-Original-URI)")
-	errBadURI   = errors.New("the original URI must be an absolute path")
+	errBadURI   = errors.New("the original URI must be an absolute path or an absolute http(s) URL")
 )
 
-// fromEnvoy converts Envoy's HTTP ext_authz call: method, Host and headers
-// are the original request's; the path follows EnvoyPrefix.
+// fromEnvoy converts Envoy's HTTP ext_authz call: method (upper-cased),
+// Host and headers are the original request's; the path follows EnvoyPrefix.
 func fromEnvoy(r *http.Request) (*gatehouse.Request, error) {
 	target := strings.TrimPrefix(r.URL.RequestURI(), EnvoyPrefix)
 	if !strings.HasPrefix(target, "/") {
@@ -40,7 +40,7 @@ func fromEnvoy(r *http.Request) (*gatehouse.Request, error) {
 	}
 	path, query := gatehouse.SplitPathQuery(target)
 	req := &gatehouse.Request{
-		Method:   r.Method,
+		Method:   strings.ToUpper(r.Method), // as the other doors: the router matches upper case
 		Path:     path,
 		Query:    query,
 		Host:     r.Host,
@@ -77,6 +77,11 @@ func fromForwardAuth(r *http.Request) (*gatehouse.Request, error) {
 		return nil, errNoURI
 	}
 	if u, err := url.Parse(uri); err == nil && u.IsAbs() { // X-Original-URL may be absolute
+		// Only an http(s) URL with a host: "a:" or "mailto:x" would
+		// otherwise be decided as "/" or refused by accident.
+		if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" {
+			return nil, errBadURI
+		}
 		uri = u.RequestURI()
 	}
 	if !strings.HasPrefix(uri, "/") {

@@ -2,7 +2,9 @@ package grpcapi
 
 import (
 	"context"
+	"maps"
 	"net"
+	"slices"
 	"strings"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -53,10 +55,7 @@ func ToRequest(in *gatehousev1.CheckRequest) (*gatehouse.Request, error) {
 		st, _ := status.New(codes.InvalidArgument, "invalid check request").WithDetails(&errdetails.BadRequest{FieldViolations: bad})
 		return nil, st.Err()
 	}
-	headers := make(map[string]string, len(in.GetHeaders())+1)
-	for k, v := range in.GetHeaders() {
-		headers[strings.ToLower(k)] = v
-	}
+	headers := lowerHeaders(in.GetHeaders())
 	if in.GetAuthorization() != "" {
 		headers["authorization"] = in.GetAuthorization()
 	}
@@ -73,6 +72,28 @@ func ToRequest(in *gatehousev1.CheckRequest) (*gatehouse.Request, error) {
 		Headers:  headers,
 		SourceIP: hostOnly(in.GetSourceAddress()),
 	}, nil
+}
+
+// lowerHeaders lower-cases header names. Names differing in case only are
+// one header: their values are joined in name order, as repeated headers
+// are, so the result never depends on map iteration order.
+func lowerHeaders(in map[string]string) map[string]string {
+	out := make(map[string]string, len(in)+1)
+	for k, v := range in {
+		out[strings.ToLower(k)] = v
+	}
+	if len(out) == len(in) {
+		return out
+	}
+	clear(out)
+	for _, k := range slices.Sorted(maps.Keys(in)) {
+		lk, v := strings.ToLower(k), in[k]
+		if prev, ok := out[lk]; ok {
+			v = prev + ", " + v
+		}
+		out[lk] = v
+	}
+	return out
 }
 
 func hostOnly(addr string) string {

@@ -47,3 +47,17 @@ func TestToRequestInvalid(t *testing.T) {
 		t.Fatalf("field violations %v", fields)
 	}
 }
+
+// Header names differing in case only are one header, joined in name order:
+// the decision must not depend on map iteration order.
+func TestToRequestJoinsNamesDifferingInCase(t *testing.T) {
+	for range 8 {
+		r, err := ToRequest(&gatehousev1.CheckRequest{Method: "GET", Path: "/", Headers: map[string]string{"X-A": "1", "x-a": "2", "x-b": "3"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Headers["x-a"] != "1, 2" || r.Headers["x-b"] != "3" {
+			t.Fatalf("headers %v", r.Headers)
+		}
+	}
+}
