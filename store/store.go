@@ -24,6 +24,7 @@ type Store interface {
 	Tokens
 	Roles
 	Clients
+	Issuer
 
 	// Version is a counter the store increments on every write to users,
 	// memberships, grants, tokens, roles or bindings. Replicas compare it
