@@ -48,6 +48,8 @@ type Config struct {
 	LogLevel           slog.Level
 	LogDecisions       bool
 	ShutdownTimeout    time.Duration
+	// Embedded is the embedded issuer's part (config/embedded.go).
+	Embedded Embedded
 }
 
 // HeaderNames are the lower-case names of the identity headers.
@@ -159,6 +161,7 @@ func Load(lookup func(string) (string, bool)) (*Config, error) {
 		// Never echo the value: it may hold a password.
 		p.errs = append(p.errs, errors.New("DATABASE_URL: must be empty (SQLite in DATA_DIR) or a postgres:// or postgresql:// URL"))
 	}
+	c.Embedded = p.embedded(c)
 	if err := errors.Join(p.errs...); err != nil {
 		return nil, err
 	}

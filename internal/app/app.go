@@ -41,6 +41,8 @@ type App struct {
 	syncer  *storesync.Syncer
 	decider *decision.Decider
 	server  *server.Server
+	// embedded is the embedded issuer (internal/app/embedded.go).
+	embedded *embeddedIssuer
 }
 
 // New builds every part and binds the listeners; Run serves.
@@ -128,11 +130,10 @@ type localAuth struct {
 // token and Basic authenticators with caches that every store change
 // (revocation, disabled user, new grants) empties, on every replica.
 func (a *App) localCredentials(ctx context.Context) (localAuth, error) {
-	st, err := OpenStore(ctx, config.Storage{DataDir: a.cfg.DataDir, DatabaseURL: a.cfg.DatabaseURL})
+	st, err := a.openStore(ctx)
 	if err != nil {
 		return localAuth{}, err
 	}
-	a.store = st
 	lines, err := apitoken.ParseEnv(a.cfg.AuthTokens, a.engine.Codenames())
 	if err != nil {
 		return localAuth{}, err
@@ -172,16 +173,12 @@ func (a *App) issuers(ctx context.Context) ([]jwt.IssuerConfig, error) {
 	var out []jwt.IssuerConfig
 	cfg := a.cfg
 	if cfg.Mode == config.ModeEmbedded {
-		signer, err := token.LoadOrCreateFileKey(cfg.DataDir)
+		e, err := a.setupEmbedded(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("DATA_DIR: %w", err)
+			return nil, err
 		}
-		a.signer = signer
-		set, err := jwt.KeySetFromJWKS(signer.JWKS())
-		if err != nil {
-			return nil, fmt.Errorf("embedded issuer keys: %w", err)
-		}
-		out = append(out, jwt.IssuerConfig{URL: cfg.EmbeddedIssuer(), Audiences: cfg.Audiences, Keys: jwt.NewStaticKeySource(set)})
+		a.embedded, a.signer = e, e.ring.Signer()
+		out = append(out, jwt.IssuerConfig{URL: cfg.EmbeddedIssuer(), Audiences: cfg.Audiences, Keys: e.ring})
 	} else {
 		src, err := a.remote(ctx, cfg.IssuerURL)
 		if err != nil {
@@ -218,10 +215,14 @@ func (a *App) remote(ctx context.Context, issuer string) (*jwt.RemoteKeySource, 
 
 // routes mounts the embedded issuer's endpoints.
 func (a *App) routes(mux *http.ServeMux) {
-	if a.signer == nil {
+	if a.embedded == nil {
+		oidc.RegisterExternal(mux)
 		return
 	}
-	h, err := oidc.New(a.cfg.EmbeddedIssuer(), a.signer)
+	h, err := oidc.New(oidc.Options{
+		Issuer: a.cfg.EmbeddedIssuer(), Keys: a.embedded.ring, Service: a.embedded.svc, Clients: a.store,
+		InteractionURL: a.cfg.Embedded.InteractionURL, SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https:"), Logger: a.log,
+	})
 	if err != nil { // only a JSON encoding failure of static data
 		a.log.Error("embedded issuer disabled", "err", err)
 		return
@@ -250,6 +251,9 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	go a.engine.Watch(ctx)
 	go a.syncer.Run(ctx)
+	if a.embedded != nil {
+		go a.embedded.ring.Run(ctx)
+	}
 	defer a.store.Close()
 	err := a.server.Run(ctx)
 	if errors.Is(err, context.Canceled) {
@@ -265,7 +269,12 @@ func (a *App) GRPCAddr() string { return a.server.GRPCAddr() }
 func (a *App) HTTPAddr() string { return a.server.HTTPAddr() }
 
 // Signer is the embedded issuer's signer (nil in external mode).
-func (a *App) Signer() *token.Signer { return a.signer }
+func (a *App) Signer() *token.Signer {
+	if a.embedded != nil {
+		return a.embedded.ring.Signer()
+	}
+	return a.signer
+}
 
 // Decider is the decision core every door calls.
 func (a *App) Decider() *decision.Decider { return a.decider }

@@ -289,4 +289,3 @@ func (s *Store) DeleteIssuerRecords(ctx context.Context, kind, userID string) er
 	}
 	return nil
 }
-
