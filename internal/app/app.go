@@ -217,6 +217,7 @@ func (a *App) remote(ctx context.Context, issuer string) (*jwt.RemoteKeySource, 
 func (a *App) routes(mux *http.ServeMux) {
 	if a.embedded == nil {
 		oidc.RegisterExternal(mux)
+		oidc.RegisterAdminExternal(mux, decisionGate{a})
 		return
 	}
 	h, err := oidc.New(oidc.Options{
@@ -228,6 +229,7 @@ func (a *App) routes(mux *http.ServeMux) {
 		return
 	}
 	h.Register(mux, "/oidc")
+	h.RegisterAdmin(mux, decisionGate{a}, a.store)
 }
 
 // ready is true once every trusted issuer's keys are loaded.

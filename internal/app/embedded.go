@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -190,4 +192,22 @@ func (a *App) BuiltinClientSecret() string {
 		return ""
 	}
 	return a.embedded.clientSecret
+}
+
+// decisionGate authorizes Gatehouse's own REST routes with the decision
+// core, exactly as ext_authz would.
+type decisionGate struct{ a *App }
+
+func (g decisionGate) Authorize(r *http.Request) gatehouse.Decision {
+	h := make(map[string]string, len(r.Header))
+	for k, vs := range r.Header {
+		h[strings.ToLower(k)] = strings.Join(vs, ", ")
+	}
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		ip = r.RemoteAddr
+	}
+	return g.a.decider.Decide(r.Context(), &gatehouse.Request{
+		Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Host: r.Host, Headers: h, SourceIP: ip,
+	})
 }
