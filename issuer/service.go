@@ -220,10 +220,8 @@ func (s *Service) Refresh(ctx context.Context, refreshToken, clientID string) (T
 	case errors.Is(err, gatehouse.ErrNotFound):
 		return Tokens{}, ErrInvalidGrant
 	case errors.Is(err, gatehouse.ErrConflict):
-		if clientID != "" && rt.ClientID != clientID {
-			return Tokens{}, ErrInvalidGrant
-		}
-		if rt.RevokedAt.IsZero() && s.cfg.ReuseInterval > 0 && now.Sub(rt.UsedAt) <= s.cfg.ReuseInterval && now.Before(rt.ExpiresAt) {
+		sameClient := clientID == "" || rt.ClientID == clientID
+		if sameClient && rt.RevokedAt.IsZero() && s.cfg.ReuseInterval > 0 && now.Sub(rt.UsedAt) <= s.cfg.ReuseInterval && now.Before(rt.ExpiresAt) {
 			break // concurrent refresh inside the grace interval
 		}
 		s.log.Warn("refresh token reused: family revoked", "family", rt.FamilyID, "user", rt.UserID)
