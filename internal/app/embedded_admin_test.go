@@ -3,11 +3,14 @@ package app_test
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gatehouse-authz/gatehouse/config"
+	"github.com/gatehouse-authz/gatehouse/internal/app"
 	"github.com/gatehouse-authz/gatehouse/internal/testenv"
 	"github.com/gatehouse-authz/gatehouse/issuer"
 	"github.com/gatehouse-authz/gatehouse/login"
@@ -274,5 +277,28 @@ func TestIN04ExternalMode501(t *testing.T) {
 	}
 	if b := readBody(t, resp); resp.StatusCode != 501 || !strings.Contains(b, "NotImplementedError") {
 		t.Fatalf("%d %s", resp.StatusCode, b)
+	}
+}
+
+// TestSigningKeysSealedAtRest: the store holds private keys only sealed
+// with AUTH_ENCRYPTION_KEY; another key cannot start on that store.
+func TestSigningKeysSealedAtRest(t *testing.T) {
+	dir := t.TempDir()
+	g := start(t, embeddedEnv(t, dir, "AUTH_ENCRYPTION_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="), true)
+	keys, err := g.app.Store().SigningKeys(context.Background())
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("%v %v", keys, err)
+	}
+	if strings.Contains(string(keys[0].Sealed), `"d"`) || strings.Contains(string(keys[0].PublicJWK), `"d"`) {
+		t.Fatal("private key material in clear in the store")
+	}
+	g.stop()
+	env := embeddedEnv(t, dir, "AUTH_ENCRYPTION_KEY", "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=", "GRPC_ADDR", "127.0.0.1:0", "HTTP_ADDR", "127.0.0.1:0")
+	cfg, err := config.Load(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.New(context.Background(), cfg, slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "AUTH_ENCRYPTION_KEY") {
+		t.Fatalf("wrong key: %v", err)
 	}
 }
