@@ -194,7 +194,7 @@ func (s *Service) InteractionEnroll(ctx context.Context, uid string) (Interactio
 		return in, Enrollment{}, err
 	}
 	in.Step = StepConfirmEnroll
-	return in, Enrollment{Secret: sec, OTPAuthURL: OTPAuthURL("Gatehouse", in.Login, sec)}, s.saveInteraction(ctx, in)
+	return in, Enrollment{Secret: sec, OTPAuthURL: OTPAuthURL(TOTPIssuer, in.Login, sec)}, s.saveInteraction(ctx, in)
 }
 
 // InteractionConfirmEnroll confirms the enrolment with a code and returns

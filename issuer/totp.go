@@ -80,3 +80,7 @@ func OTPAuthURL(issuer, account, secret string) string {
 	v.Set("period", "30")
 	return "otpauth://totp/" + url.PathEscape(issuer+":"+account) + "?" + v.Encode()
 }
+
+// TOTPIssuer names the account in authenticator apps; the Controller's
+// value (MF-01), so existing enrolments look the same.
+const TOTPIssuer = "Controller"

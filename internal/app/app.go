@@ -218,6 +218,7 @@ func (a *App) routes(mux *http.ServeMux) {
 	if a.embedded == nil {
 		oidc.RegisterExternal(mux)
 		oidc.RegisterAdminExternal(mux, decisionGate{a})
+		oidc.RegisterUsersExternal(mux, decisionGate{a})
 		return
 	}
 	h, err := oidc.New(oidc.Options{
@@ -230,6 +231,7 @@ func (a *App) routes(mux *http.ServeMux) {
 	}
 	h.Register(mux, "/oidc")
 	h.RegisterAdmin(mux, decisionGate{a}, a.store)
+	h.RegisterUsers(mux, decisionGate{a}, a.store)
 }
 
 // ready is true once every trusted issuer's keys are loaded.

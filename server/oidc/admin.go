@@ -132,4 +132,3 @@ func nonNilStrings(s []string) []string {
 	}
 	return s
 }
-

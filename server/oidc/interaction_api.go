@@ -116,7 +116,7 @@ func (h *Handler) apiError(w http.ResponseWriter, err error) {
 	case errors.As(err, &pe):
 		writeEnvelope(w, http.StatusBadRequest, "ValidationError", strings.Join(pe.Rules, "; "))
 	case errors.Is(err, issuer.ErrPasswordReused), errors.Is(err, issuer.ErrMFAAlreadyEnabled), errors.Is(err, issuer.ErrMFANotStarted):
-		writeEnvelope(w, http.StatusBadRequest, "ValidationError", err.Error())
+		writeEnvelope(w, http.StatusBadRequest, "ValidationError", sentinelMessage(err))
 	case errors.Is(err, issuer.ErrInvalidCredentials):
 		writeEnvelope(w, http.StatusUnauthorized, "InvalidCredentialsError", "Invalid credentials")
 	default:

@@ -164,7 +164,7 @@ func userMessage(err error) string {
 	case errors.As(err, &pe):
 		return strings.Join(pe.Rules, ". ") + "."
 	case errors.Is(err, issuer.ErrPasswordReused):
-		return err.Error() + "."
+		return issuer.ErrPasswordReused.Error() + "."
 	case errors.Is(err, issuer.ErrInvalidCredentials):
 		return "Invalid credentials."
 	}
