@@ -83,3 +83,18 @@ test_rb06_not_permitted_is_403 if {
 	d.status == 403
 	d.reason == "PERMISSION_DENIED"
 }
+
+pcr := {"kind": "user", "authenticated": true, "subject": "", "groups": [], "permissions": [],
+	"claims": {"sub": "u1", "preferred_username": "alice", "groups": ["admin"], "password_change_required": true}}
+
+test_rb17_password_change_required_is_403_on_rbac_routes if {
+	d := authz.decision with input as {"identity": pcr, "route": route("microservices", "list")}
+	not d.allow
+	d.status == 403
+	d.reason == "PASSWORD_CHANGE_REQUIRED"
+}
+
+test_rb17_password_change_required_keeps_authenticated_routes if {
+	d := authz.decision with input as {"identity": pcr, "route": marker("authenticated")}
+	d.allow
+}

@@ -211,3 +211,28 @@ func TestUA01toUA08UserAndGroupAdmin(t *testing.T) {
 		t.Fatalf("UA-08 viewer create: %d", s)
 	}
 }
+
+// TestRB17PasswordChangeRequired: a user who must change the password gets
+// 403 on RBAC routes while profile-class routes and change-password work.
+func TestRB17PasswordChangeRequired(t *testing.T) {
+	e := startEmbedded(t)
+	admin := e.loginAs(t, "admin", adminPass)
+	if s, m := e.api(t, "POST", "/api/v3/users", admin.AccessToken, `{"email":"new@x.io","password":"`+userPass+`","groups":["viewer"]}`); s != 201 {
+		t.Fatalf("%d %v", s, m)
+	}
+	tok := e.loginAs(t, "new@x.io", userPass)
+	if jwtClaims(t, tok.AccessToken)["password_change_required"] != true {
+		t.Fatal("claim missing")
+	}
+	o := e.decide(req{method: "GET", path: "/api/v3/application", headers: bearer(tok.AccessToken)})
+	wantStatus(t, o, 403)
+	if !strings.Contains(o.body, "Password change required before accessing this resource") {
+		t.Fatalf("body %s", o.body)
+	}
+	wantStatus(t, e.decide(req{method: "GET", path: "/api/v3/user/profile", headers: bearer(tok.AccessToken)}), 200)
+	if s, m := e.api(t, "POST", "/api/v3/user/change-password", tok.AccessToken, `{"currentPassword":"`+userPass+`","newPassword":"`+newPass+`"}`); s != 200 {
+		t.Fatalf("change-password: %d %v", s, m)
+	}
+	tok = e.loginAs(t, "new@x.io", newPass)
+	wantStatus(t, e.decide(req{method: "GET", path: "/api/v3/application", headers: bearer(tok.AccessToken)}), 200)
+}
