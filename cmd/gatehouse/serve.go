@@ -29,6 +29,11 @@ func runServe(ctx context.Context, env environment, args []string) error {
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
+	if *banner {
+		if err := devAdmin(cfg); err != nil {
+			return err
+		}
+	}
 	log := slog.New(slog.NewJSONHandler(env.stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	a, err := app.New(ctx, cfg, log)
 	if err != nil {
@@ -67,6 +72,7 @@ Try it (grpcurl: go install github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.4):
   curl -s http://%s/v1/check -d '{"method":"GET","path":"/api/v3/microservices"}'
 
 `, cfg.Mode, grpcAddr, httpAddr, grpcAddr, httpAddr)
+	printDevLogin(w, cfg, a, httpAddr)
 }
 
 // reachable turns a wildcard listen address into one a local client can use.
