@@ -177,7 +177,7 @@ func TestAC05RedirectURIsMatchExactly(t *testing.T) {
 	}
 }
 
-func TestAC06PublicClientNeedsPKCE(t *testing.T) {
+func TestAC06IS03PublicClientNeedsPKCE(t *testing.T) {
 	e := newIssuerFixture(t)
 	e.user("pat", userPass)
 	base := url.Values{"client_id": {"dashboard"}, "redirect_uri": {"https://d.example/cb"}, "response_type": {"code"}, "scope": {"openid"}, "state": {"s"}}

@@ -106,3 +106,14 @@ func mapErr(err error) error {
 	}
 	return errors.Join(login.ErrUnavailable, err)
 }
+
+// LoginSubject mints the CLI-shaped token pair for the subject of an ID
+// token the embedded issuer returned to the OAuth BFF (BF-11): the user
+// must still exist and be active.
+func (p *Provider) LoginSubject(ctx context.Context, userID string) (login.Tokens, error) {
+	t, err := p.svc.Issue(ctx, issuer.Grant{UserID: userID, ClientID: p.svc.Config().Audience, Scope: Scope})
+	if err != nil {
+		return login.Tokens{}, mapErr(err)
+	}
+	return tokens(t), nil
+}
