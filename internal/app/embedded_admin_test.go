@@ -116,6 +116,7 @@ func TestIS05RotationReachesEveryReplica(t *testing.T) {
 			"CONTROLLER_PUBLIC_URL": proxy.URL, "AUTH_INSECURE_ALLOW_HTTP": "true", "DATA_DIR": t.TempDir(),
 			"DATABASE_URL": dbURL, "AUTH_ENCRYPTION_KEY": key,
 			"OIDC_BOOTSTRAP_ADMIN_USERNAME": "admin", "OIDC_BOOTSTRAP_ADMIN_PASSWORD": adminPass,
+			"POLICY_EVAL_TIMEOUT": "5s",
 		}
 	}
 	a := &eg{gh: start(t, env(), true), pub: proxy.URL, issuer: proxy.URL + "/oidc"}

@@ -15,6 +15,7 @@ import (
 func embeddedEnv(t *testing.T, dir string, kv ...string) map[string]string {
 	env := map[string]string{
 		"CONTROLLER_PUBLIC_URL": "http://localhost:8080", "AUTH_INSECURE_ALLOW_HTTP": "true", "DATA_DIR": dir,
+		"POLICY_EVAL_TIMEOUT": "5s",
 	}
 	for i := 0; i+1 < len(kv); i += 2 {
 		env[kv[i]] = kv[i+1]

@@ -80,6 +80,11 @@ func (h *Handler) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		back("invalid_request", "code_challenge must be 43 to 128 characters")
 		return
 	}
+	if slices.Contains(strings.Fields(q.Get("prompt")), "none") {
+		// Every authorization shows the login page: no silent sign-in.
+		back("login_required", "interactive login is required")
+		return
+	}
 	scope := normalizeScope(q.Get("scope"))
 	in, err := h.svc.StartInteraction(r.Context(), issuer.AuthRequest{
 		ClientID: client.ClientID, RedirectURI: redirect, Scope: scope,
