@@ -24,6 +24,7 @@ type KeyStore interface {
 	AddSigningKey(ctx context.Context, k store.SigningKey) error
 	SigningKeys(ctx context.Context) ([]store.SigningKey, error)
 	DeleteSigningKeysRetiredBefore(ctx context.Context, t time.Time) (int, error)
+	DeleteExpiredIssuerState(ctx context.Context, before time.Time) (int, error)
 	Changes(ctx context.Context) <-chan struct{}
 }
 
@@ -195,7 +196,7 @@ func (r *KeyRing) Reload(ctx context.Context) error {
 }
 
 // Run reloads on store changes and every poll interval, and deletes keys
-// past their publication, until ctx ends.
+// past their publication and expired issuer state, until ctx ends.
 func (r *KeyRing) Run(ctx context.Context) {
 	changes := r.st.Changes(ctx)
 	tick := time.NewTicker(r.poll)
@@ -211,6 +212,11 @@ func (r *KeyRing) Run(ctx context.Context) {
 		case <-tick.C:
 			if _, err := r.st.DeleteSigningKeysRetiredBefore(ctx, r.now().Add(-r.keep)); err != nil {
 				r.log.Warn("embedded issuer: prune retired keys", "err", err)
+			}
+			// Housekeeping rides on the same tick: expired codes,
+			// interactions and refresh tokens.
+			if _, err := r.st.DeleteExpiredIssuerState(ctx, r.now()); err != nil {
+				r.log.Warn("embedded issuer: delete expired state", "err", err)
 			}
 		}
 		if err := r.Reload(ctx); err != nil && ctx.Err() == nil {

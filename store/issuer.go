@@ -89,4 +89,7 @@ type Issuer interface {
 	// DeleteIssuerRecords removes the records of a kind; userID "" means
 	// every record of that kind, else only that user's.
 	DeleteIssuerRecords(ctx context.Context, kind, userID string) error
+	// DeleteExpiredIssuerState removes refresh tokens and records that
+	// expired before t, returning how many rows went.
+	DeleteExpiredIssuerState(ctx context.Context, before time.Time) (int, error)
 }

@@ -293,3 +293,21 @@ func (s *Store) DeleteIssuerRecords(ctx context.Context, kind, userID string) er
 	}
 	return nil
 }
+
+// DeleteExpiredIssuerState removes expired refresh tokens and records.
+func (s *Store) DeleteExpiredIssuerState(ctx context.Context, before time.Time) (int, error) {
+	var n int64
+	err := s.writeQuiet(ctx, func(t *txn) error {
+		a, err := t.exec(ctx, `DELETE FROM refresh_tokens WHERE expires_at < ?`, before.UnixMicro())
+		if err != nil {
+			return err
+		}
+		b, err := t.exec(ctx, `DELETE FROM issuer_records WHERE expires_at IS NOT NULL AND expires_at < ?`, before.UnixMicro())
+		n = a + b
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: delete expired issuer state: %w", err)
+	}
+	return int(n), nil
+}

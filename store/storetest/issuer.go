@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -21,6 +22,7 @@ func RunIssuer(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RefreshTokenUseOnce", testRefreshTokenUseOnce},
 		{"IssuerRecords", testIssuerRecords},
 		{"IssuerRecordsCascade", testIssuerRecordsCascade},
+		{"DeleteExpiredIssuerState", testDeleteExpiredIssuerState},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, open(t)) })
@@ -205,4 +207,25 @@ func testIssuerRecordsCascade(t *testing.T, s store.Store) {
 	wantErr(t, "deleted by kind and user", err, gatehouse.ErrNotFound)
 	_, err = s.GetIssuerRecord(ctx, "mfa", b.ID, now)
 	mustNil(t, "other kinds kept", err)
+}
+
+func testDeleteExpiredIssuerState(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	now := storeTime(time.Now())
+	u := mustUser(t, s, "x")
+	for i, exp := range []time.Time{now.Add(-time.Hour), now.Add(time.Hour)} {
+		sec := fmt.Sprint("rt", i)
+		mustNil(t, "create rt", s.CreateRefreshToken(ctx, store.RefreshToken{Digest: digest(sec), FamilyID: "f", UserID: u.ID, CreatedAt: now, ExpiresAt: exp}))
+		mustNil(t, "put record", s.PutIssuerRecord(ctx, store.IssuerRecord{Kind: "code", ID: sec, Data: []byte("x"), ExpiresAt: exp}))
+	}
+	mustNil(t, "put forever", s.PutIssuerRecord(ctx, store.IssuerRecord{Kind: "account", ID: u.ID, UserID: u.ID, Data: []byte("x")}))
+	n, err := s.DeleteExpiredIssuerState(ctx, now)
+	mustNil(t, "delete", err)
+	wantEqual(t, "deleted", n, 2)
+	_, err = s.RefreshTokenByDigest(ctx, digest("rt1"))
+	mustNil(t, "live token kept", err)
+	_, err = s.GetIssuerRecord(ctx, "account", u.ID, now)
+	mustNil(t, "record without expiry kept", err)
+	_, err = s.GetIssuerRecord(ctx, "code", "rt1", now)
+	mustNil(t, "live record kept", err)
 }
