@@ -22,6 +22,8 @@ type Embedded struct {
 	GrantTTL       time.Duration
 	SessionTTL     time.Duration
 	IDTokenTTL     time.Duration
+	// RotateEvery is the scheduled key rotation interval (0: off).
+	RotateEvery time.Duration
 	// Bootstrap admin (OIDC_BOOTSTRAP_ADMIN_*).
 	BootstrapUsername string
 	BootstrapPassword string
@@ -34,6 +36,7 @@ func (p *parser) embedded(c *Config) Embedded {
 	e := Embedded{
 		InteractionURL:    p.str("AUTH_INTERACTION_URL", ""),
 		ReuseInterval:     p.seconds("AUTH_REFRESH_REUSE_INTERVAL_SECONDS", 10, true),
+		RotateEvery:       p.seconds("AUTH_JWKS_ROTATION_INTERVAL_SECONDS", 0, true),
 		AccessTTL:         p.seconds("AUTH_ACCESS_TOKEN_TTL_SECONDS", 900, false),
 		RefreshTTL:        p.seconds("AUTH_REFRESH_TOKEN_TTL_SECONDS", 3600, false),
 		BootstrapUsername: p.str("OIDC_BOOTSTRAP_ADMIN_USERNAME", ""),

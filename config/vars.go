@@ -44,6 +44,7 @@ var Vars = []Var{
 	{Name: "AUTH_ENCRYPTION_KEY", Default: "generated into DATA_DIR", Help: "base64 32-byte key sealing the embedded issuer's signing keys and TOTP secrets at rest; required (and shared by every replica) with `DATABASE_URL`", Secret: true},
 	{Name: "AUTH_INTERACTION_URL", Default: "Gatehouse's own login page", Help: "where the embedded issuer sends browsers to log in (`?interaction=<uid>` appended); `{CONSOLE_URL}/login/oauth` lets a console drive the interaction API"},
 	{Name: "AUTH_REFRESH_REUSE_INTERVAL_SECONDS", Default: "10", Help: "a rotated refresh token presented again by the same client within this interval gets a fresh pair in the same family (concurrent tabs); later reuse revokes the family"},
+	{Name: "AUTH_JWKS_ROTATION_INTERVAL_SECONDS", Default: "0", Help: "embedded issuer: rotate the signing key when it is older than this (0: only through `POST /api/v3/auth/jwks/rotate`)"},
 	{Name: "AUTH_ACCESS_TOKEN_TTL_SECONDS", Default: "900", Help: "embedded issuer: access token lifetime"},
 	{Name: "AUTH_REFRESH_TOKEN_TTL_SECONDS", Default: "3600", Help: "embedded issuer: refresh token lifetime"},
 	{Name: "AUTH_OIDC_INTERACTION_TTL_SECONDS", Default: "600", Help: "embedded issuer: how long a login interaction stays open"},

@@ -40,6 +40,7 @@ type KeyRing struct {
 	sealer *Sealer
 	keep   time.Duration
 	poll   time.Duration
+	every  time.Duration // scheduled rotation; 0: manual only
 	log    *slog.Logger
 	now    func() time.Time
 
@@ -49,10 +50,11 @@ type KeyRing struct {
 }
 
 type ringState struct {
-	signer *token.Signer
-	jwks   []byte
-	set    *jwt.KeySet
-	pub    jwk.Set
+	created time.Time // of the signing key
+	signer  *token.Signer
+	jwks    []byte
+	set     *jwt.KeySet
+	pub     jwk.Set
 }
 
 // KeyRingOptions configure NewKeyRing.
@@ -64,13 +66,16 @@ type KeyRingOptions struct {
 	// PollInterval bounds how stale a replica's keys can get if change
 	// signals are lost (default 30s).
 	PollInterval time.Duration
-	Logger       *slog.Logger
-	Now          func() time.Time
+	// RotateEvery rotates the signing key when it is older than this
+	// (checked every PollInterval); 0 turns scheduled rotation off.
+	RotateEvery time.Duration
+	Logger      *slog.Logger
+	Now         func() time.Time
 }
 
 // NewKeyRing loads the keys, creating the first one when the store has none.
 func NewKeyRing(ctx context.Context, o KeyRingOptions) (*KeyRing, error) {
-	r := &KeyRing{st: o.Store, sealer: o.Sealer, keep: o.Keep, poll: o.PollInterval, log: o.Logger, now: o.Now}
+	r := &KeyRing{st: o.Store, sealer: o.Sealer, keep: o.Keep, poll: o.PollInterval, every: o.RotateEvery, log: o.Logger, now: o.Now}
 	if r.poll <= 0 {
 		r.poll = 30 * time.Second
 	}
@@ -176,7 +181,7 @@ func (r *KeyRing) Reload(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			active = &ringState{signer: s}
+			active = &ringState{signer: s, created: k.CreatedAt}
 		}
 	}
 	if active == nil {
@@ -217,6 +222,13 @@ func (r *KeyRing) Run(ctx context.Context) {
 			// interactions and refresh tokens.
 			if _, err := r.st.DeleteExpiredIssuerState(ctx, r.now()); err != nil {
 				r.log.Warn("embedded issuer: delete expired state", "err", err)
+			}
+			if st := r.state.Load(); r.every > 0 && st != nil && r.now().Sub(st.created) >= r.every {
+				// Replicas may both rotate at once: harmless, the key
+				// retired at once stays published for Keep.
+				if _, _, err := r.Rotate(ctx); err != nil {
+					r.log.Error("embedded issuer: scheduled rotation", "err", err)
+				}
 			}
 		}
 		if err := r.Reload(ctx); err != nil && ctx.Err() == nil {

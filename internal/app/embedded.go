@@ -60,7 +60,7 @@ func OpenKeyRing(ctx context.Context, cfg *config.Config, st store.Store) (*issu
 	}
 	e := cfg.Embedded
 	keep := max(e.AccessTTL, e.IDTokenTTL) + cfg.JWTLeeway
-	ring, err := issuer.NewKeyRing(ctx, issuer.KeyRingOptions{Store: st, Sealer: sealer, Keep: keep})
+	ring, err := issuer.NewKeyRing(ctx, issuer.KeyRingOptions{Store: st, Sealer: sealer, Keep: keep, RotateEvery: e.RotateEvery})
 	if err != nil {
 		return nil, nil, fmt.Errorf("embedded issuer keys: %w", err)
 	}
