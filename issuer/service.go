@@ -155,6 +155,9 @@ func (s *Service) Issue(ctx context.Context, g Grant) (Tokens, error) {
 			"iat": now.Unix(), "exp": now.Add(s.cfg.IDTokenTTL).Unix(),
 			"auth_time": g.AuthTime.Unix(), "sid": g.SessionID,
 			"at_hash": atHash(at),
+			// Marks it as no access token for verifiers that share the
+			// audience (the decision core refuses token_use "id").
+			"token_use": "id",
 		}
 		if g.Nonce != "" {
 			claims["nonce"] = g.Nonce

@@ -114,3 +114,36 @@ func TestBF11EmbeddedCallbackMintsForActiveUser(t *testing.T) {
 	_, err = e.app.LoginProvider().LoginSubject(ctx, u.ID)
 	wantInvalid(t, "deleted user", err)
 }
+
+// TestBF02BF11EmbeddedBroker: the provider as the OAuth BFF's broker sends
+// the browser to /oidc/auth with prompt=login as the built-in client; the
+// in-process exchange yields the CLI-shaped pair that passes Check, while
+// the ID token (same audience) is refused as a bearer.
+func TestBF02BF11EmbeddedBroker(t *testing.T) {
+	e := startEmbedded(t)
+	e.user("bo@example.com", userPass, "viewer")
+	p := e.app.LoginProvider()
+	callback := e.pub + "/api/v3/user/oauth/callback"
+	v, _ := pkce()
+	authURL, err := p.AuthCodeURL(callback, "st", "nn", v, []string{"openid", "profile", "email", "groups", "offline_access"})
+	if err != nil || !strings.HasPrefix(authURL, e.issuer+"/auth?") || !strings.Contains(authURL, "prompt=login") {
+		t.Fatalf("%q %v", authURL, err)
+	}
+	q, _ := url.ParseQuery(authURL[strings.Index(authURL, "?")+1:])
+	back := e.authorizeAndLogin(t, q, "bo@example.com", userPass, "")
+	if back.Get("state") != "st" {
+		t.Fatalf("callback %v", back)
+	}
+	toks, err := p.Exchange(context.Background(), callback, back.Get("code"), v)
+	if err != nil || toks.RefreshToken == "" || toks.IDToken == "" {
+		t.Fatalf("%v %+v", err, toks)
+	}
+	if c := jwtClaims(t, toks.IDToken); c["nonce"] != "nn" || c["aud"] != "controller" {
+		t.Fatalf("id token %v", c)
+	}
+	wantStatus(t, e.decide(req{method: "GET", path: "/api/v3/application", headers: bearer(toks.AccessToken)}), 200)
+	wantStatus(t, e.decide(req{method: "GET", path: "/api/v3/application", headers: bearer(toks.IDToken)}), 401)
+	if _, err := p.Exchange(context.Background(), callback, back.Get("code"), v); err == nil {
+		t.Fatal("a code redeemed twice")
+	}
+}

@@ -5,7 +5,10 @@ package embedded
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
+	"net/url"
 	"strings"
 
 	"github.com/gatehouse-authz/gatehouse/issuer"
@@ -112,6 +115,30 @@ func mapErr(err error) error {
 // must still exist and be active.
 func (p *Provider) LoginSubject(ctx context.Context, userID string) (login.Tokens, error) {
 	t, err := p.svc.Issue(ctx, issuer.Grant{UserID: userID, ClientID: p.svc.Config().Audience, Scope: Scope})
+	if err != nil {
+		return login.Tokens{}, mapErr(err)
+	}
+	return tokens(t), nil
+}
+
+// AuthCodeURL and Exchange make the provider the OAuth BFF's broker in
+// embedded mode (BF-02, BF-11): the browser goes to the issuer's /auth with
+// prompt=login as the built-in confidential client, and the code exchange
+// runs in-process. The client is OIDC_CLIENT_ID, which is also the access
+// tokens' audience, so the pair is the CLI-shaped one.
+func (p *Provider) AuthCodeURL(redirectURL, state, nonce, verifier string, scopes []string) (string, error) {
+	sum := sha256.Sum256([]byte(verifier))
+	q := url.Values{
+		"client_id": {p.svc.Config().Audience}, "redirect_uri": {redirectURL}, "response_type": {"code"},
+		"scope": {strings.Join(scopes, " ")}, "state": {state}, "nonce": {nonce}, "prompt": {"login"},
+		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"},
+	}
+	return p.svc.Config().Issuer + "/auth?" + q.Encode(), nil
+}
+
+// Exchange redeems a code the issuer sent to the BFF's callback.
+func (p *Provider) Exchange(ctx context.Context, redirectURL, code, verifier string) (login.Tokens, error) {
+	t, err := p.svc.ExchangeCode(ctx, code, p.svc.Config().Audience, redirectURL, verifier)
 	if err != nil {
 		return login.Tokens{}, mapErr(err)
 	}
