@@ -69,6 +69,8 @@ type Config struct {
 	// Warnings are start-up warnings (removed variables still set); the
 	// caller logs them.
 	Warnings []string
+	// Embedded is the embedded issuer's part (config/embedded.go).
+	Embedded Embedded
 }
 
 // RateLimit configures the per-IP limit on the auth routes.
@@ -212,6 +214,7 @@ func Load(lookup func(string) (string, bool)) (*Config, error) {
 	}
 	c.Peer = p.peer()
 	p.loginDoors(c)
+	c.Embedded = p.embedded(c)
 	if err := errors.Join(p.errs...); err != nil {
 		return nil, err
 	}

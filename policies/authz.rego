@@ -38,6 +38,11 @@ decision := respond(true, 200, "PUBLIC_ROUTE") if {
 	not "peer" in route_kinds
 } else := respond(true, 200, "AUTHENTICATED") if {
 	input.route.marker == "authenticated"
+} else := respond(false, 403, "PASSWORD_CHANGE_REQUIRED") if {
+	# RB-17: an embedded-issuer token of a user who must change the
+	# password reaches only the authenticated routes (profile,
+	# change-password).
+	input.identity.claims.password_change_required == true
 } else := respond(false, 403, "ROUTE_NOT_IN_CATALOG") if {
 	input.route.resource == ""
 } else := respond(true, 200, "PERMITTED") if {

@@ -124,4 +124,17 @@ test_pr08_no_credential_on_peer_route if {
 	d := authz.decision with input as {"identity": anon, "route": peer_route}
 	d.status == 401
 	d.reason == "NO_CREDENTIAL"
+pcr := {"kind": "user", "authenticated": true, "subject": "", "groups": [], "permissions": [],
+	"claims": {"sub": "u1", "preferred_username": "alice", "groups": ["admin"], "password_change_required": true}}
+
+test_rb17_password_change_required_is_403_on_rbac_routes if {
+	d := authz.decision with input as {"identity": pcr, "route": route("microservices", "list")}
+	not d.allow
+	d.status == 403
+	d.reason == "PASSWORD_CHANGE_REQUIRED"
+}
+
+test_rb17_password_change_required_keeps_authenticated_routes if {
+	d := authz.decision with input as {"identity": pcr, "route": marker("authenticated")}
+	d.allow
 }

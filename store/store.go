@@ -26,6 +26,7 @@ type Store interface {
 	Clients
 	Agents
 	Claims
+	Issuer
 
 	// Version is a counter the store increments on every write to users,
 	// memberships, grants, tokens, roles or bindings. Replicas compare it

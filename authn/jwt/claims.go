@@ -35,8 +35,10 @@ func (v *Verifier) identity(iss *issuer, claims map[string]any) (*gatehouse.Iden
 	// A refresh token is no access token, even when it is a JWT signed by the
 	// same key with the same audience (Controller's token_use; Keycloak's
 	// typ "Refresh").
-	if use, _ := claims["token_use"].(string); use == "refresh" {
-		return nil, gatehouse.Refuse(gatehouse.ReasonTokenUse, "jwt: token_use refresh (iss %q)", iss.url)
+	if use, _ := claims["token_use"].(string); use == "refresh" || use == "id" {
+		// "id": the embedded issuer's ID tokens, whose aud may equal
+		// OIDC_CLIENT_ID (the built-in client), are no access tokens either.
+		return nil, gatehouse.Refuse(gatehouse.ReasonTokenUse, "jwt: token_use %s (iss %q)", use, iss.url)
 	}
 	if typ, _ := claims["typ"].(string); strings.EqualFold(typ, "refresh") {
 		return nil, gatehouse.Refuse(gatehouse.ReasonTokenUse, "jwt: typ Refresh (iss %q)", iss.url)

@@ -11,7 +11,7 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jws"
 
 	"github.com/gatehouse-authz/gatehouse/config"
-	"github.com/gatehouse-authz/gatehouse/token"
+	"github.com/gatehouse-authz/gatehouse/internal/app"
 )
 
 func runWith(t *testing.T, vars map[string]string, args ...string) (int, string, string) {
@@ -69,11 +69,24 @@ func TestTokenMintVerifiesAgainstTheServerKey(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("code %d: %s", code, errs)
 	}
-	signer, err := token.LoadOrCreateFileKey(dir)
+	// The server's keys: the embedded issuer's key ring in DATA_DIR's store.
+	cfg, err := config.Load(func(k string) (string, bool) {
+		v, ok := map[string]string{"DATA_DIR": dir, "CONTROLLER_PUBLIC_URL": "http://localhost:8080", "AUTH_INSECURE_ALLOW_HTTP": "true"}[k]
+		return v, ok
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := jwk.Parse(signer.JWKS())
+	st, err := app.OpenStore(t.Context(), config.Storage{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ring, _, err := app.OpenKeyRing(t.Context(), cfg, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := jwk.Parse(ring.JWKS())
 	if err != nil {
 		t.Fatal(err)
 	}

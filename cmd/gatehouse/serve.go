@@ -35,6 +35,11 @@ func runServe(ctx context.Context, env environment, args []string) error {
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
+	if *banner {
+		if err := devAdmin(cfg); err != nil {
+			return err
+		}
+	}
 	log := slog.New(slog.NewJSONHandler(env.stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	log.Info("garbage collector", "settings", gctune.Apply(env.lookup).String())
 	a, err := app.New(ctx, cfg, log)
@@ -74,6 +79,7 @@ Try it (grpcurl: go install github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.4):
   curl -s http://%s/v1/check -d '{"method":"GET","path":"/api/v3/microservices"}'
 
 `, cfg.Mode, grpcAddr, httpAddr, grpcAddr, httpAddr)
+	printDevLogin(w, cfg, a, httpAddr)
 }
 
 // reachable turns a wildcard listen address into one a local client can use.

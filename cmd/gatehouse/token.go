@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-authz/gatehouse/config"
+	"github.com/gatehouse-authz/gatehouse/internal/app"
 	"github.com/gatehouse-authz/gatehouse/token"
 )
 
@@ -22,7 +23,7 @@ func runToken(ctx context.Context, env environment, args []string) error {
 
 // runTokenMint signs an access token with the key the server uses (the one
 // in DATA_DIR), so a developer can try requests without an IdP.
-func runTokenMint(_ context.Context, env environment, args []string) error {
+func runTokenMint(ctx context.Context, env environment, args []string) error {
 	fs := newFlags(env, "token mint", "token mint --sub SUBJECT [--groups a,b] [--ttl 15m] [--email E] [--aud AUD]")
 	sub := fs.String("sub", "", "subject (sub and preferred_username claims); required")
 	groups := fs.String("groups", "", "comma-separated groups claim, e.g. admin or viewer,developer")
@@ -61,10 +62,18 @@ func runTokenMint(_ context.Context, env environment, args []string) error {
 	if cfg.Mode != config.ModeEmbedded {
 		return fmt.Errorf("AUTH_MODE=%s: tokens are minted by the embedded issuer only", cfg.Mode)
 	}
-	signer, err := token.LoadOrCreateFileKey(cfg.DataDir)
+	// The embedded issuer's current key, from the store (sealed with
+	// AUTH_ENCRYPTION_KEY), as the server signs.
+	st, err := app.OpenStore(ctx, config.Storage{DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL})
 	if err != nil {
-		return fmt.Errorf("DATA_DIR: %w", err)
+		return err
 	}
+	defer st.Close()
+	ring, _, err := app.OpenKeyRing(ctx, cfg, st)
+	if err != nil {
+		return err
+	}
+	signer := ring.Signer()
 	audience := *aud
 	if audience == "" {
 		audience = cfg.Audiences[0]

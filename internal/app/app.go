@@ -58,6 +58,8 @@ type App struct {
 	// idpKeys is the external issuer's key source; login the login doors.
 	idpKeys *jwt.RemoteKeySource
 	login   loginDoors
+	// embedded is the embedded issuer (internal/app/embedded.go).
+	embedded *embeddedIssuer
 }
 
 // New builds every part and binds the listeners; Run serves.
@@ -195,11 +197,10 @@ type localAuth struct {
 // token and Basic authenticators with caches that every store change
 // (revocation, disabled user, new grants) empties, on every replica.
 func (a *App) localCredentials(ctx context.Context) (localAuth, error) {
-	st, err := OpenStore(ctx, config.Storage{DataDir: a.cfg.DataDir, DatabaseURL: a.cfg.DatabaseURL})
+	st, err := a.openStore(ctx)
 	if err != nil {
 		return localAuth{}, err
 	}
-	a.store = st
 	lines, err := apitoken.ParseEnv(a.cfg.AuthTokens, a.engine.Codenames())
 	if err != nil {
 		return localAuth{}, err
@@ -242,16 +243,12 @@ func (a *App) issuers(ctx context.Context) ([]jwt.IssuerConfig, error) {
 	var out []jwt.IssuerConfig
 	cfg := a.cfg
 	if cfg.Mode == config.ModeEmbedded {
-		signer, err := token.LoadOrCreateFileKey(cfg.DataDir)
+		e, err := a.setupEmbedded(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("DATA_DIR: %w", err)
+			return nil, err
 		}
-		a.signer = signer
-		set, err := jwt.KeySetFromJWKS(signer.JWKS())
-		if err != nil {
-			return nil, fmt.Errorf("embedded issuer keys: %w", err)
-		}
-		out = append(out, jwt.IssuerConfig{URL: cfg.EmbeddedIssuer(), Audiences: cfg.Audiences, Keys: jwt.NewStaticKeySource(set)})
+		a.embedded, a.signer = e, e.ring.Signer()
+		out = append(out, jwt.IssuerConfig{URL: cfg.EmbeddedIssuer(), Audiences: cfg.Audiences, Keys: e.ring})
 	} else {
 		src, err := a.remote(ctx, cfg.IssuerURL)
 		if err != nil {
@@ -296,15 +293,23 @@ func (a *App) routes(mux *http.ServeMux) {
 	if a.login.bff != nil {
 		a.login.bff.Register(mux)
 	}
-	if a.signer == nil {
+	if a.embedded == nil {
+		oidc.RegisterExternal(mux)
+		oidc.RegisterAdminExternal(mux, decisionGate{a})
+		oidc.RegisterUsersExternal(mux, decisionGate{a})
 		return
 	}
-	h, err := oidc.New(a.cfg.EmbeddedIssuer(), a.signer)
+	h, err := oidc.New(oidc.Options{
+		Issuer: a.cfg.EmbeddedIssuer(), Keys: a.embedded.ring, Service: a.embedded.svc, Clients: a.store,
+		InteractionURL: a.cfg.Embedded.InteractionURL, SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https:"), Logger: a.log,
+	})
 	if err != nil { // only a JSON encoding failure of static data
 		a.log.Error("embedded issuer disabled", "err", err)
 		return
 	}
 	h.Register(mux, "/oidc")
+	h.RegisterAdmin(mux, decisionGate{a}, a.store)
+	h.RegisterUsers(mux, decisionGate{a}, a.store)
 }
 
 // ready is true once every trusted issuer's keys are loaded.
@@ -340,6 +345,9 @@ func (a *App) Run(ctx context.Context) error {
 	if a.peer != nil {
 		go a.peer.Run(ctx)
 	}
+	if a.embedded != nil {
+		go a.embedded.ring.Run(ctx)
+	}
 	defer a.store.Close()
 	a.runOps(ctx)
 	defer a.closeOps(ctx)
@@ -357,7 +365,12 @@ func (a *App) GRPCAddr() string { return a.server.GRPCAddr() }
 func (a *App) HTTPAddr() string { return a.server.HTTPAddr() }
 
 // Signer is the embedded issuer's signer (nil in external mode).
-func (a *App) Signer() *token.Signer { return a.signer }
+func (a *App) Signer() *token.Signer {
+	if a.embedded != nil {
+		return a.embedded.ring.Signer()
+	}
+	return a.signer
+}
 
 // Decider is the decision core every door calls.
 func (a *App) Decider() *decision.Decider { return a.decider }

@@ -217,12 +217,8 @@ func TestEmbeddedModeTrustsItself(t *testing.T) {
 	if code != 200 || !strings.Contains(jwks, g.app.Signer().KeyID()) || strings.Contains(jwks, `"d":`) || hdr.Get("Content-Type") != "application/jwk-set+json" {
 		t.Fatalf("jwks %d %s", code, jwks)
 	}
-	// What `gatehouse token mint` does: sign with the key in DATA_DIR.
-	signer, err := token.LoadOrCreateFileKey(env["DATA_DIR"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := signer.MintAccess(token.AccessClaims{Issuer: "http://localhost:8080/oidc", Audience: "controller", Subject: "alice", Groups: []string{"admin"}, TTL: time.Minute})
+	// What `gatehouse token mint` does: sign with the issuer's current key.
+	tok, err := g.app.Signer().MintAccess(token.AccessClaims{Issuer: "http://localhost:8080/oidc", Audience: "controller", Subject: "alice", Groups: []string{"admin"}, TTL: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -72,6 +72,8 @@ func open(t *testing.T) store.Store { return openConfig(t, schema(t)) }
 
 func TestConformance(t *testing.T) { storetest.Run(t, open) }
 
+func TestIssuerConformance(t *testing.T) { storetest.RunIssuer(t, open) }
+
 func TestConcurrency(t *testing.T) { storetest.RunConcurrency(t, open) }
 
 // TestNotify uses two Stores, two pools as two replicas would have, on one

@@ -27,6 +27,8 @@ func open(t *testing.T) store.Store {
 
 func TestConformance(t *testing.T) { storetest.Run(t, open) }
 
+func TestIssuerConformance(t *testing.T) { storetest.RunIssuer(t, open) }
+
 func TestConcurrency(t *testing.T) { storetest.RunConcurrency(t, open) }
 
 // TestNotify runs the notification checks with one store as both replicas:
