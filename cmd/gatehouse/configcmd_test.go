@@ -10,12 +10,13 @@ import (
 func TestConfigCheck(t *testing.T) {
 	dir := t.TempDir()
 	good := map[string]string{"CONTROLLER_PUBLIC_URL": "https://gh.example", "DATA_DIR": dir,
-		"DATABASE_URL": "postgres://gatehouse:hunter2@db/gatehouse", "AUTH_TOKENS": "svc:tok-s3cr3t:view_x"}
+		"DATABASE_URL": "postgres://gatehouse:hunter2@db/gatehouse", "AUTH_TOKENS": "svc:tok-s3cr3t:view_x",
+		"AUTH_ENCRYPTION_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}
 	code, out, errs := runWith(t, good, "config", "check")
 	if code != 0 || !strings.Contains(out, "configuration OK") {
 		t.Fatalf("code %d stdout %q stderr %q", code, out, errs)
 	}
-	if strings.Contains(out, "hunter2") || strings.Contains(out, "tok-s3cr3t") || !strings.Contains(out, "DATABASE_URL=****") {
+	if strings.Contains(out, "hunter2") || strings.Contains(out, "tok-s3cr3t") || strings.Contains(out, "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=") || !strings.Contains(out, "DATABASE_URL=****") {
 		t.Fatalf("secrets not masked:\n%s", out)
 	}
 	if !strings.Contains(out, "GRPC_ADDR=:9191") {
