@@ -124,6 +124,8 @@ test_pr08_no_credential_on_peer_route if {
 	d := authz.decision with input as {"identity": anon, "route": peer_route}
 	d.status == 401
 	d.reason == "NO_CREDENTIAL"
+}
+
 pcr := {"kind": "user", "authenticated": true, "subject": "", "groups": [], "permissions": [],
 	"claims": {"sub": "u1", "preferred_username": "alice", "groups": ["admin"], "password_change_required": true}}
 
