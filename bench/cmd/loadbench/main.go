@@ -107,6 +107,7 @@ func run(ctx context.Context, names []string, duration, warmup time.Duration, re
 		}
 	}
 	printResults(results)
+	printTargets(results, rate)
 	for _, s := range env.Servers {
 		if s.Name == loadkit.NameOPAEnvoy {
 			for _, g := range env.Servers {
@@ -118,6 +119,47 @@ func run(ctx context.Context, names []string, duration, warmup time.Duration, re
 	}
 	return nil
 }
+
+// printTargets checks Gatehouse's lines against the targets of issue 3 (on
+// the reference machine; elsewhere they are indicative): CPU per decision
+// closed-loop, p99 and errors at the fixed rate, peak RSS.
+func printTargets(rs []loadkit.Result, rate uint) {
+	type check struct {
+		what string
+		ok   bool
+	}
+	var checks []check
+	for _, r := range rs {
+		if !loadkit.IsGatehouse(r.Server) {
+			continue
+		}
+		line := r.Server + " " + r.Scenario
+		closed := r.OfferedRPS == 0
+		switch {
+		case closed && r.Server == loadkit.NameGatehouseCold:
+			checks = append(checks, check{fmt.Sprintf("%s: every token new, CPU/decision %.0f µs ≤ 130 µs", line, us(r.CPUPerCall)), r.CPUPerCall <= 130*time.Microsecond})
+		case closed && strings.HasSuffix(r.Scenario, "/repeated-token"):
+			checks = append(checks, check{fmt.Sprintf("%s: repeated token, CPU/decision %.0f µs ≤ 90 µs", line, us(r.CPUPerCall)), r.CPUPerCall <= 90*time.Microsecond})
+		case r.OfferedRPS > 0 && rate == 2000:
+			checks = append(checks, check{fmt.Sprintf("%s: fixed 2,000 req/s, p99 %s ≤ 5 ms, %d errors", line, ms(r.P99), r.Errors),
+				r.P99 <= 5*time.Millisecond && r.Errors == 0})
+		}
+		checks = append(checks, check{fmt.Sprintf("%s: RSS peak %.1f MiB ≤ 80 MiB", line, mib(r.HWMKiB)), mib(r.HWMKiB) <= 80})
+	}
+	if len(checks) == 0 {
+		return
+	}
+	fmt.Println("\ntargets (issue 3; meaningful only on a quiet machine and a run of several seconds):")
+	for _, c := range checks {
+		mark := "met   "
+		if !c.ok {
+			mark = "MISSED"
+		}
+		fmt.Printf("  %s %s\n", mark, c.what)
+	}
+}
+
+func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 
 // runs reports whether server s runs workload w: the cold Gatehouse only
 // the distinct tokens (one repeated token fits its cache of one).
