@@ -73,6 +73,12 @@ func (m *checkMessage) Reset() {
 	m.decoded, m.req, m.convErr = false, gatehouse.Request{}, nil
 }
 
+// String names the message without its contents (headers carry
+// credentials), for interceptors that log requests.
+func (m *checkMessage) String() string {
+	return "envoy.service.auth.v3.CheckRequest{" + m.req.Method + " " + m.req.Path + "}"
+}
+
 // request is the converted request, from whichever path filled the message.
 func (m *checkMessage) request() (*gatehouse.Request, error) {
 	if !m.decoded {
