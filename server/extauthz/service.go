@@ -50,7 +50,8 @@ func (s *Service) Register(r grpc.ServiceRegistrar) {
 }
 
 // handleCheck is the generated Check handler with checkMessage in place of
-// CheckRequest. Interceptors see the checkMessage as the request.
+// CheckRequest. Interceptors see the checkMessage as the request and must not
+// keep it once the call returns: it is recycled.
 func (s *Service) handleCheck(srv any, ctx context.Context, dec func(any) error, interceptor grpc.UnaryServerInterceptor) (any, error) {
 	m := s.messages.Get().(*checkMessage)
 	defer func() {
