@@ -47,7 +47,9 @@ fuzz: ## run every fuzz target for FUZZTIME each
 # "Load: ext_authz over gRPC"). The tooling is its own module in bench/, so
 # ghz, gonum/plot and the OPA-Envoy plugin stay out of go.mod. Extra flags:
 # BENCH_FLAGS (loadbench: -duration 10s -warmup 2s -concurrency 16 -rate 2000
-# -tokens 1000) and CHART_FLAGS (benchchart: -rates 500,1000,… -duration 5s).
+# -tokens 1000, or -requests N) and CHART_FLAGS (benchchart: -rates 500,1000,…
+# -duration 5s). gatehouse-cold is a second Gatehouse with IDENTITY_CACHE_SIZE=1:
+# with distinct tokens every token is new to it.
 .PHONY: bench-tools bench-load bench-compare bench-chart bench-test
 GHZ_VERSION   := v0.121.0
 OPA_ENVOY_PKG := github.com/open-policy-agent/opa-envoy-plugin/cmd/opa-envoy-plugin
@@ -63,11 +65,11 @@ bench-tools: ## build bench/bin: gatehouse from this tree, ghz $(GHZ_VERSION) if
 bench/bin/opa-envoy-plugin: bench/tools/opa-envoy/go.mod bench/tools/opa-envoy/go.sum
 	cd bench/tools/opa-envoy && $(GO) build -trimpath -o ../../bin/opa-envoy-plugin $(OPA_ENVOY_PKG)
 
-bench-load: bench-tools ## ext_authz load (ghz) against Gatehouse: fixed concurrency and rate, 1 and 1,000 tokens
-	cd bench && $(GO) run -mod=mod ./cmd/loadbench -servers gatehouse $(BENCH_FLAGS)
+bench-load: bench-tools ## ext_authz load (ghz) against Gatehouse: fixed concurrency and rate, 1 and 1,000 tokens, every token new
+	cd bench && $(GO) run -mod=mod ./cmd/loadbench -servers gatehouse,gatehouse-cold $(BENCH_FLAGS)
 
 bench-compare: bench-tools bench/bin/opa-envoy-plugin ## the same load against Gatehouse and the OPA-Envoy peer, with ratios
-	cd bench && $(GO) run -mod=mod ./cmd/loadbench -servers gatehouse,opa-envoy $(BENCH_FLAGS)
+	cd bench && $(GO) run -mod=mod ./cmd/loadbench -servers gatehouse,gatehouse-cold,opa-envoy $(BENCH_FLAGS)
 
 bench-chart: bench-tools bench/bin/opa-envoy-plugin ## p99 against offered load for both servers: docs/bench-p99.png
 	cd bench && $(GO) run -mod=mod ./cmd/benchchart -out ../docs/bench-p99.png $(CHART_FLAGS)

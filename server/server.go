@@ -19,7 +19,6 @@ import (
 	"net/netip"
 	"time"
 
-	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
@@ -123,7 +122,8 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		// the p99 went from ~5 ms (a goroutine per call) to ~150 ms.
 		grpc.SharedWriteBuffer(true),
 	)
-	authv3.RegisterAuthorizationServer(s.grpc, extauthz.New(opts.Decider))
+	// ext_authz with its own request decoder (server/extauthz/wire.go).
+	extauthz.New(opts.Decider).Register(s.grpc)
 	var authSvc gatehousev1.AuthServiceServer = grpcapi.NewAuthService(opts.Decider)
 	if opts.AuthService != nil {
 		authSvc = opts.AuthService

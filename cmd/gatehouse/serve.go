@@ -46,6 +46,7 @@ func runServe(ctx context.Context, env environment, args []string) error {
 	if err != nil {
 		return err
 	}
+	gctune.Settle()
 	log.Info("listening", "grpc", a.GRPCAddr(), "http", a.HTTPAddr(), "mode", cfg.Mode)
 	if *banner {
 		printBanner(env.stdout, cfg, a)

@@ -104,3 +104,11 @@ func (s Settings) String() string {
 	}
 	return gc + ", no soft memory limit from the cgroup"
 }
+
+// Settle collects the garbage start-up left (policy compilation, migrations,
+// key loading) and returns the freed memory to the OS. Call it once the
+// process is built and before it serves: with a high GOGC the first heap goal
+// is a multiple of the heap at the last collection, and if that collection
+// ran during start-up, the goal, and the RSS, would be inflated by start-up
+// garbage until the next cycle.
+func Settle() { debug.FreeOSMemory() }

@@ -16,6 +16,8 @@ import (
 // network-level ext_authz call, or a malformed one).
 var ErrNoHTTPRequest = errors.New("check request has no attributes.request.http")
 
+var errNoMethodOrPath = errors.New("check request lacks the HTTP method or path")
+
 // ToRequest converts Envoy's view of a request into Gatehouse's. It keeps
 // Envoy's header map when its names are already lower case (they always are
 // for HTTP/2 and for Envoy's own normalisation), so the common path copies
@@ -65,7 +67,7 @@ func fillRequest(req *gatehouse.Request, cr *authv3.CheckRequest) error {
 		target = headers[":path"]
 	}
 	if method == "" || target == "" {
-		return errors.New("check request lacks the HTTP method or path")
+		return errNoMethodOrPath
 	}
 	host := h.GetHost()
 	if host == "" {
@@ -128,8 +130,13 @@ func sourceIP(p *authv3.AttributeContext_Peer) string {
 	if pipe := p.GetAddress().GetPipe(); pipe != nil {
 		return "unix:" + pipe.GetPath()
 	}
-	// Some callers only fill the principal or nothing at all.
-	if host, _, err := net.SplitHostPort(p.GetPrincipal()); err == nil {
+	return principalHost(p.GetPrincipal())
+}
+
+// principalHost is the host of a "host:port" principal: some callers only
+// fill the principal or nothing at all.
+func principalHost(principal string) string {
+	if host, _, err := net.SplitHostPort(principal); err == nil {
 		return host
 	}
 	return ""

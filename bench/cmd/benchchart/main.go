@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -24,7 +25,8 @@ import (
 
 func main() {
 	out := flag.String("out", "../docs/bench-p99.png", "PNG to write")
-	servers := flag.String("servers", loadkit.NameGatehouse+","+loadkit.NameOPAEnvoy, "comma list: gatehouse, opa-envoy")
+	servers := flag.String("servers", loadkit.NameGatehouse+","+loadkit.NameGatehouseCold+","+loadkit.NameOPAEnvoy,
+		"comma list: gatehouse, gatehouse-cold (identity cache of one: every token new; skipped with -tokens 0), opa-envoy")
 	rates := flag.String("rates", "500,1000,2000,3000,4000", "offered requests/s, comma list")
 	duration := flag.Duration("duration", 5*time.Second, "measured time per rate")
 	warmup := flag.Duration("warmup", time.Second, "unmeasured warm-up per rate")
@@ -48,6 +50,9 @@ func run(ctx context.Context, out string, names []string, rateList string, durat
 			return fmt.Errorf("rate %q: want a positive integer", f)
 		}
 		rates = append(rates, uint(r))
+	}
+	if tokens <= 0 {
+		names = slices.DeleteFunc(names, func(n string) bool { return n == loadkit.NameGatehouseCold })
 	}
 	env, err := loadkit.Setup(ctx, names)
 	if err != nil {

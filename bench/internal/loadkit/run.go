@@ -46,13 +46,23 @@ func Protoset() ([]byte, error) {
 
 // Scenario is one load shape: a fixed number of requests in flight, or a
 // fixed offered rate (RPS > 0), for Duration after Warmup.
+//
+// Every ghz run is bounded by a request count, never by a duration: with a
+// duration ghz's runner preallocates room for a million results (~80 MB) per
+// run, and collecting that garbage competed with the server for the two
+// vCPUs and showed up in the server's tail. At a fixed rate the count is
+// RPS × Duration; at a fixed concurrency it is the warm-up's throughput ×
+// Duration, unless Requests sets it.
 type Scenario struct {
 	Name        string
 	Concurrency uint
 	RPS         uint
 	Warmup      time.Duration
 	Duration    time.Duration
-	Workload    *Workload
+	// Requests, when > 0, is the measured request count instead of one
+	// derived from Duration.
+	Requests uint
+	Workload *Workload
 }
 
 // Result is one scenario against one server.
@@ -68,6 +78,10 @@ type Result struct {
 	RSSKiB, HWMKiB   int64         // server VmRSS at the end, VmHWM during the run
 	PeakReset        bool          // false: HWMKiB is since process start
 }
+
+// calibrationRequests is the first warm-up batch of a fixed-concurrency
+// scenario, whose throughput sizes the next batch.
+const calibrationRequests = 1000
 
 // Run warms the server up, then measures one scenario with ghz's runner,
 // sampling the server's /proc counters around the measured part only.
@@ -94,10 +108,6 @@ func Run(ctx context.Context, srv *Server, sc Scenario) (Result, error) {
 			return payloads[int(cd.RequestNumber)%len(payloads)]
 		}),
 		runner.WithTimeout(5 * time.Second),
-		// At the end of the run, let in-flight calls finish instead of
-		// cancelling them: a cancelled call is the harness's error, not the
-		// server's.
-		runner.WithDurationStopAction("wait"),
 	}
 	if sc.RPS > 0 {
 		// Open model: send at the offered rate whether or not earlier calls
@@ -105,17 +115,50 @@ func Run(ctx context.Context, srv *Server, sc Scenario) (Result, error) {
 		// than as a silently lower rate.
 		opts = append(opts, runner.WithRPS(sc.RPS), runner.WithAsync(true))
 	}
-	if sc.Warmup > 0 {
-		if _, err := runner.Run(CheckMethod, srv.GRPCAddr, append(opts, runner.WithRunDuration(sc.Warmup))...); err != nil {
+	run := func(n uint) (*runner.Report, error) {
+		return runner.Run(CheckMethod, srv.GRPCAddr, append(opts, runner.WithTotalRequests(max(n, 1)))...)
+	}
+
+	// Warm-up, in batches sized from the throughput seen so far, until
+	// Warmup has passed (at most a few batches). Its rate sizes the
+	// measured run of a fixed-concurrency scenario.
+	rate := float64(sc.RPS)
+	if sc.RPS == 0 && (sc.Requests == 0 || sc.Warmup > 0) {
+		start := time.Now()
+		n := uint(calibrationRequests)
+		for i := 0; i < 5; i++ {
+			rep, err := run(n)
+			if err != nil {
+				return res, fmt.Errorf("%s %s warm-up: %w", srv.Name, sc.Name, err)
+			}
+			if err := ctx.Err(); err != nil {
+				return res, err
+			}
+			if rep.Rps > 0 {
+				rate = rep.Rps
+			}
+			left := sc.Warmup - time.Since(start)
+			if left < 100*time.Millisecond || rate == 0 {
+				break
+			}
+			n = uint(rate * left.Seconds())
+		}
+	} else if sc.Warmup > 0 {
+		if _, err := run(uint(float64(sc.RPS) * sc.Warmup.Seconds())); err != nil {
 			return res, fmt.Errorf("%s %s warm-up: %w", srv.Name, sc.Name, err)
 		}
 	}
+	measured := sc.Requests
+	if measured == 0 {
+		measured = uint(rate * sc.Duration.Seconds())
+	}
+
 	res.PeakReset = ResetPeak(srv.PID()) == nil
 	before, err := SampleProc(srv.PID())
 	if err != nil {
 		return res, err
 	}
-	rep, err := runner.Run(CheckMethod, srv.GRPCAddr, append(opts, runner.WithRunDuration(sc.Duration))...)
+	rep, err := run(measured)
 	if err != nil {
 		return res, fmt.Errorf("%s %s: %w", srv.Name, sc.Name, err)
 	}

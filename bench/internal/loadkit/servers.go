@@ -102,8 +102,15 @@ func (s *Server) waitHTTP(ctx context.Context, url string) error {
 }
 
 // StartGatehouse runs `gatehouse serve` in embedded mode with dataDir, which
-// must already hold the signing key the Minter created.
+// must already hold the signing key the Minter created. The server is called
+// NameGatehouse; StartGatehouseAs names it and adds environment variables.
 func StartGatehouse(ctx context.Context, bin, dataDir string) (*Server, error) {
+	return StartGatehouseAs(ctx, NameGatehouse, bin, dataDir)
+}
+
+// StartGatehouseAs is StartGatehouse with a name for the results and extra
+// environment variables (NAME=value) after the benchmark's defaults.
+func StartGatehouseAs(ctx context.Context, name, bin, dataDir string, extraEnv ...string) (*Server, error) {
 	grpcAddr, err := FreePort()
 	if err != nil {
 		return nil, err
@@ -118,7 +125,8 @@ func StartGatehouse(ctx context.Context, bin, dataDir string) (*Server, error) {
 		"DATA_DIR="+dataDir, "GRPC_ADDR="+grpcAddr, "HTTP_ADDR="+httpAddr, "LOG_DECISIONS=false",
 		"LOG_LEVEL=warn",
 	)
-	s, err := start("gatehouse", dataDir, cmd)
+	cmd.Env = append(cmd.Env, extraEnv...)
+	s, err := start(name, dataDir, cmd)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"google.golang.org/protobuf/proto"
@@ -13,8 +14,16 @@ import (
 // Server names, as accepted by Setup.
 const (
 	NameGatehouse = "gatehouse"
-	NameOPAEnvoy  = "opa-envoy"
+	// NameGatehouseCold is Gatehouse with an identity cache of one entry
+	// (IDENTITY_CACHE_SIZE=1): with distinct tokens sent round-robin, every
+	// call verifies its token's signature and reads its claims, the "every
+	// token new" case. Decisions are still cached per identity and route.
+	NameGatehouseCold = "gatehouse-cold"
+	NameOPAEnvoy      = "opa-envoy"
 )
+
+// IsGatehouse reports whether the named server is a Gatehouse process.
+func IsGatehouse(name string) bool { return name == NameGatehouse || name == NameGatehouseCold }
 
 // Env is a running benchmark environment: a temporary data directory with
 // Gatehouse's signing key, and the servers started on loopback.
@@ -39,10 +48,20 @@ func Setup(ctx context.Context, names []string) (*Env, error) {
 	for _, name := range names {
 		var s *Server
 		switch name {
-		case NameGatehouse:
+		case NameGatehouse, NameGatehouseCold:
+			// Each Gatehouse gets a data directory (and database) of its
+			// own, with a copy of the signing key the Minter trusts.
 			bin := binPath("GATEHOUSE_BIN", GatehouseBin)
+			var extra []string
+			if name == NameGatehouseCold {
+				extra = append(extra, "IDENTITY_CACHE_SIZE=1")
+			}
+			var sub string
 			if err = Binary(bin); err == nil {
-				s, err = StartGatehouse(ctx, bin, dir)
+				sub, err = copyKeyDir(dir, name)
+			}
+			if err == nil {
+				s, err = StartGatehouseAs(ctx, name, bin, sub, extra...)
 			}
 		case NameOPAEnvoy:
 			bin := binPath("OPA_ENVOY_BIN", OPAEnvoyBin)
@@ -50,7 +69,7 @@ func Setup(ctx context.Context, names []string) (*Env, error) {
 				s, err = StartOPA(ctx, bin, PolicyFile, RolesFile, dir, env.Minter.Signer.JWKS())
 			}
 		default:
-			err = fmt.Errorf("unknown server %q (want %s or %s)", name, NameGatehouse, NameOPAEnvoy)
+			err = fmt.Errorf("unknown server %q (want %s, %s or %s)", name, NameGatehouse, NameGatehouseCold, NameOPAEnvoy)
 		}
 		if errors.Is(err, ErrNotInstalled) {
 			err = fmt.Errorf("%w (run `make bench-tools`)", err)
@@ -62,6 +81,32 @@ func Setup(ctx context.Context, names []string) (*Env, error) {
 		env.Servers = append(env.Servers, s)
 	}
 	return env, nil
+}
+
+// copyKeyDir makes dir/name holding copies of the regular files in dir,
+// which at this point are only the signing key the Minter created.
+func copyKeyDir(dir, name string) (string, error) {
+	sub := filepath.Join(dir, name)
+	if err := os.Mkdir(sub, 0o700); err != nil {
+		return "", fmt.Errorf("data dir for %s: %w", name, err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return "", fmt.Errorf("data dir for %s: %w", name, err)
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err == nil {
+			err = os.WriteFile(filepath.Join(sub, e.Name()), b, 0o600)
+		}
+		if err != nil {
+			return "", fmt.Errorf("data dir for %s: %w", name, err)
+		}
+	}
+	return sub, nil
 }
 
 func binPath(envVar, def string) string {
