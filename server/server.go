@@ -68,6 +68,8 @@ type Server struct {
 	httpLis  net.Listener
 	gwConn   *grpc.ClientConn
 	services []string
+	// stopping closes when Run begins its graceful stop.
+	stopping chan struct{}
 }
 
 // New listens on both addresses and registers every door. Run serves them.
@@ -81,7 +83,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if opts.ShutdownTimeout <= 0 {
 		opts.ShutdownTimeout = 10 * time.Second
 	}
-	s := &Server{opts: opts, health: health.NewServer()}
+	s := &Server{opts: opts, health: health.NewServer(), stopping: make(chan struct{})}
 	var err error
 	if s.grpcLis, err = net.Listen("tcp", opts.GRPCAddr); err != nil {
 		return nil, fmt.Errorf("GRPC_ADDR: listen on %s: %w", opts.GRPCAddr, err)
@@ -102,7 +104,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	)
 	authv3.RegisterAuthorizationServer(s.grpc, extauthz.New(opts.Decider))
 	gatehousev1.RegisterAuthServiceServer(s.grpc, grpcapi.NewAuthService(opts.Decider))
-	healthpb.RegisterHealthServer(s.grpc, s.health)
+	healthpb.RegisterHealthServer(s.grpc, &drainingHealth{Server: s.health, stopping: s.stopping})
 	reflection.Register(s.grpc)
 	s.services = []string{"", "envoy.service.auth.v3.Authorization", "gatehouse.v1.AuthService"}
 	s.setServing(false)
@@ -174,6 +176,7 @@ func (s *Server) Run(ctx context.Context) error {
 	case runErr = <-errc:
 	}
 	s.health.Shutdown() // NOT_SERVING for every service, before draining
+	close(s.stopping)   // health Watch streams end once they said so
 	stopWatch()
 	<-watchDone
 	s.opts.Logger.Info("shutting down", "timeout", s.opts.ShutdownTimeout.String())
