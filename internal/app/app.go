@@ -156,7 +156,8 @@ func (a *App) localCredentials(ctx context.Context) (localAuth, error) {
 	if err != nil {
 		return localAuth{}, err
 	}
-	passwords, err := authn.NewCached(b, opts)
+	// Cache misses hash with argon2id: at most GOMAXPROCS at once.
+	passwords, err := authn.NewCached(authn.Limited(b, 0, 0), opts)
 	if err != nil {
 		return localAuth{}, err
 	}
