@@ -172,6 +172,8 @@ func (a *App) localCredentials(ctx context.Context) (localAuth, error) {
 	if err := a.syncer.Load(ctx); err != nil {
 		return localAuth{}, err
 	}
+	// Writes made through this process take effect at its next request.
+	a.store = storesync.WriteThrough(st, a.syncer)
 	return localAuth{token: tokens, basic: passwords}, nil
 }
 
