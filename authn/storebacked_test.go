@@ -81,7 +81,9 @@ func (s *faultyStore) Permissions(ctx context.Context, _ string) ([]string, erro
 	return []string{"view_show"}, s.call(ctx)
 }
 
-func (s *faultyStore) TouchToken(ctx context.Context, _ string, _ time.Time) error { return s.call(ctx) }
+func (s *faultyStore) TouchToken(ctx context.Context, _ string, _ time.Time) error {
+	return s.call(ctx)
+}
 
 func newFaultyStore(t *testing.T) *faultyStore {
 	h, err := password.Hash("pw", password.Params{Memory: 64, Time: 1, Threads: 1})

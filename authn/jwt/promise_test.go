@@ -425,9 +425,9 @@ func TestPromise2_BackgroundRefreshInterval(t *testing.T) {
 		want         time.Duration
 	}{
 		{"", false, DefaultRefreshInterval},
-		{"max-age=60", false, 5 * time.Minute},           // clamped up
+		{"max-age=60", false, 5 * time.Minute},            // clamped up
 		{"public, max-age=1800", false, 30 * time.Minute}, // honoured
-		{"max-age=31536000", false, 24 * time.Hour},      // clamped down
+		{"max-age=31536000", false, 24 * time.Hour},       // clamped down
 		{"no-store", false, DefaultRefreshInterval},
 		{"", true, initialBackoff}, // failed: retry soon, keys kept
 	}
