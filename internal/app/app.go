@@ -148,7 +148,7 @@ func (a *App) localCredentials(ctx context.Context) (localAuth, error) {
 	// cached at most StoreBackedMaxTTL (docs/reliability.md, promise 3).
 	checkStore := authn.WithStoreDeadline(st, authn.DefaultStoreDeadline)
 	opts := authn.CacheOptions{Size: a.cfg.IdentityCacheSize, MaxTTL: min(a.cfg.IdentityCacheTTL, authn.StoreBackedMaxTTL)}
-	tokens, err := authn.NewCached(apitoken.New(checkStore, nil, a.log), opts)
+	tokens, err := authn.NewCached(authn.WithDeadline(apitoken.New(checkStore, nil, a.log), authn.DefaultStoreDeadline), opts)
 	if err != nil {
 		return localAuth{}, err
 	}
