@@ -151,3 +151,36 @@ func TestPromise9_OversizedAuthorizationRefusedBeforeParsing(t *testing.T) {
 		t.Fatal("a credential of exactly 16 KiB never reached its authenticator")
 	}
 }
+
+// TestPromise1_AnswersBeforeTheCallersDeadline: with a caller's deadline (as
+// Envoy's ext_authz timeout arrives), a stage that waits for its context ends
+// early enough for the 503 deny to reach the caller before its own deadline,
+// where failure_mode_allow would have let the request through.
+func TestPromise1_AnswersBeforeTheCallersDeadline(t *testing.T) {
+	var seen atomic.Int64 // the stage's deadline, UnixNano
+	wait := authFunc(func(ctx context.Context) (*gatehouse.Identity, error) {
+		dl, _ := ctx.Deadline()
+		seen.Store(dl.UnixNano())
+		<-ctx.Done()
+		return nil, ctx.Err()
+	})
+	d, err := decision.New(decision.Options{
+		Identifier: authn.NewChain(authn.ChainOptions{Bearer: wait}),
+		Policy:     allowAll{},
+		Headers:    decision.HeaderNames{Subject: "x-s", Groups: "x-g", Kind: "x-k", DecisionID: "x-d"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	callerDeadline := time.Now().Add(200 * time.Millisecond)
+	ctx, cancel := context.WithDeadline(context.Background(), callerDeadline)
+	defer cancel()
+	dec := d.Decide(ctx, &gatehouse.Request{Method: "GET", Path: "/x", Headers: map[string]string{"authorization": "Bearer a.b.c"}})
+	if dec.Allow || dec.Status != 503 || dec.Reason != gatehouse.ReasonDeadline {
+		t.Fatalf("allow=%v %d %s, want a 503 DEADLINE_EXCEEDED deny", dec.Allow, dec.Status, dec.Reason)
+	}
+	stage := time.Unix(0, seen.Load())
+	if reserve := callerDeadline.Sub(stage); reserve < 5*time.Millisecond || reserve > 25*time.Millisecond {
+		t.Fatalf("the stage's deadline is %v before the caller's, want within [5ms, 25ms]", reserve)
+	}
+}
