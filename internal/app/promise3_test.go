@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/gatehouse-authz/gatehouse/internal/testenv"
@@ -92,6 +93,18 @@ func TestPromise3_DatabaseDownOrSlow(t *testing.T) {
 	}
 	if _, err := tx.Exec(ctx, `LOCK TABLE api_tokens IN ACCESS EXCLUSIVE MODE`); err != nil {
 		t.Fatal(err)
+	}
+	// With the deadline Envoy would send (its timeout), the deny still
+	// arrives as a response: a gRPC DeadlineExceeded instead would be an
+	// allow behind failure_mode_allow. (1s, not Envoy's 200ms: this machine
+	// may be loaded far past its cores.)
+	dctx, dcancel := context.WithTimeout(ctx, time.Second)
+	resp, err := g.authz.Check(dctx, &authv3.CheckRequest{Attributes: &authv3.AttributeContext{Request: &authv3.AttributeContext_Request{
+		Http: &authv3.AttributeContext_HttpRequest{Method: "POST", Path: "/api/v1/shows", Host: "api.example", Headers: tokenHeader(secretC)},
+	}}})
+	dcancel()
+	if err != nil || resp.GetDeniedResponse().GetStatus().GetCode() != 503 {
+		t.Fatalf("a Check with a 1s deadline while the database hangs: %v %v, want a 503 deny in band", resp, err)
 	}
 	o := post(secretC) // g.decide itself gives up after 5s
 	if o.status != 503 || !strings.Contains(o.reason, "STORE_UNAVAILABLE") {
