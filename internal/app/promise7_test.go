@@ -46,3 +46,39 @@ func TestPromise7_RevokedTokenRefusedAtTheNextRequest(t *testing.T) {
 		}
 	}
 }
+
+// TestPromiseLifecycle_RestartLosesNothing: on SQLite, a token issued and a
+// token revoked before a restart are, after it, still accepted and still
+// refused. (The embedded signing key's survival is token's
+// TestFileKeyIsCreatedOnceAndShared.)
+func TestPromiseLifecycle_RestartLosesNothing(t *testing.T) {
+	iss := testenv.NewIssuer(t)
+	env := externalEnv(t, iss, "POLICY_DIR", auraPolicyDir(t))
+	g := start(t, env, true)
+	st := g.app.Store()
+	ctx := context.Background()
+	u := mustUser(t, st, gatehouse.User{Login: "svc"})
+	if err := st.Grant(ctx, gatehouse.Grantee{Kind: gatehouse.GranteeUser, Name: u.ID}, "add_show"); err != nil {
+		t.Fatal(err)
+	}
+	kept, _ := newToken(t, st, "svc", nil)
+	revoked, tok := newToken(t, st, "svc", nil)
+	if err := st.RevokeToken(ctx, tok.ID, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	ask := func(g *gh, s string) int {
+		return g.decide(req{method: "POST", path: "/api/v1/shows", headers: tokenHeader(s)}).status
+	}
+	if ask(g, kept) != 200 || ask(g, revoked) != 401 {
+		t.Fatal("before the restart")
+	}
+	g.stop()
+
+	g2 := start(t, env, true) // same DATA_DIR
+	if got := ask(g2, kept); got != 200 {
+		t.Fatalf("a token issued before the restart: %d after it", got)
+	}
+	if got := ask(g2, revoked); got != 401 {
+		t.Fatalf("a token revoked before the restart: %d after it", got)
+	}
+}
