@@ -50,16 +50,30 @@ func TestPromise3_DatabaseDownOrSlow(t *testing.T) {
 	if healthyJWT >= 500 {
 		t.Fatalf("healthy JWT Check: %d", healthyJWT)
 	}
+	// Latency of JWT-only Checks, healthy then with the database down:
+	// logged, not asserted (promise: p99 at most 2x healthy; this machine's
+	// load decides the figures).
+	slowest := func(n int, check func(int)) time.Duration {
+		var worst time.Duration
+		for i := range n {
+			t0 := time.Now()
+			check(i)
+			worst = max(worst, time.Since(t0))
+		}
+		return worst
+	}
+	healthySlowest := slowest(50, func(i int) { jwtCheck(i) })
 	wantStatus(t, post(secretA), 200)
 	warmed := time.Now()
 
 	// Database down.
 	pg.Stop()
-	for i := range 50 {
+	downSlowest := slowest(50, func(i int) {
 		if o := jwtCheck(i); o.status != healthyJWT {
 			t.Fatalf("JWT Check %d with the database down: %d (%s), healthy %d", i, o.status, o.reason, healthyJWT)
 		}
-	}
+	})
+	t.Logf("slowest of 50 JWT-only Checks: %v healthy, %v with the database down", healthySlowest.Round(time.Microsecond), downSlowest.Round(time.Microsecond))
 	if o := post(secretA); o.status != 200 {
 		// Only a machine too loaded to stop PostgreSQL within the cache TTL
 		// gets here; then the entry has aged out, as promised.
