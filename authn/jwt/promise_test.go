@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -489,4 +491,42 @@ func TestPromise2_UnknownKIDWaitIsBounded(t *testing.T) {
 	// Known keys are not held up by the fetch in flight either.
 	id, err := f.verify(longLived(f))
 	wantReason(t, id, err, "", false)
+}
+
+// TestPromise6_NoGoroutinePerRequestOutlivesIt: 200 Checks with unknown kids
+// while the JWKS endpoint hangs all return (refused, in band) without
+// leaving a goroutine each behind: what stays is the one fetch in flight and
+// its HTTP connection.
+func TestPromise6_NoGoroutinePerRequestOutlivesIt(t *testing.T) {
+	f, b := brokenFixture(t, func(o *RemoteOptions) {
+		o.FetchTimeout = 2 * time.Minute
+		o.UnknownKIDMaxWait = 0 // the 150ms default
+	})
+	b.set(jwksHang, nil)
+	f.clk.Advance(10 * time.Second)
+	before := runtime.NumGoroutine()
+	const n = 200
+	var wg sync.WaitGroup
+	for i := range n {
+		tok := longLived(f, testenv.WithKID(fmt.Sprintf("unknown-%d", i)))
+		wg.Go(func() {
+			if _, err := f.v.Verify(context.Background(), tok); gatehouse.AsAuthError(err).Reason != gatehouse.ReasonTokenKeyUnknown {
+				t.Errorf("unknown kid: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	// Goroutines of finished calls may take a moment to be gone: poll.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		extra := runtime.NumGoroutine() - before
+		if extra <= 10 {
+			t.Logf("%d goroutines beyond the baseline after %d Checks (the fetch in flight and its connection)", extra, n)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines beyond the baseline after %d Checks returned", extra, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
