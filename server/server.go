@@ -63,7 +63,7 @@ type Server struct {
 	opts     Options
 	grpc     *grpc.Server
 	http     *http.Server
-	health   *health.Server
+	health   *drainingHealth
 	grpcLis  net.Listener
 	httpLis  net.Listener
 	gwConn   *grpc.ClientConn
@@ -83,7 +83,8 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if opts.ShutdownTimeout <= 0 {
 		opts.ShutdownTimeout = 10 * time.Second
 	}
-	s := &Server{opts: opts, health: health.NewServer(), stopping: make(chan struct{})}
+	stopping := make(chan struct{})
+	s := &Server{opts: opts, health: &drainingHealth{Server: health.NewServer(), stopping: stopping}, stopping: stopping}
 	var err error
 	if s.grpcLis, err = net.Listen("tcp", opts.GRPCAddr); err != nil {
 		return nil, fmt.Errorf("GRPC_ADDR: listen on %s: %w", opts.GRPCAddr, err)
@@ -104,7 +105,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	)
 	authv3.RegisterAuthorizationServer(s.grpc, extauthz.New(opts.Decider))
 	gatehousev1.RegisterAuthServiceServer(s.grpc, grpcapi.NewAuthService(opts.Decider))
-	healthpb.RegisterHealthServer(s.grpc, &drainingHealth{Server: s.health, stopping: s.stopping})
+	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
 	s.services = []string{"", "envoy.service.auth.v3.Authorization", "gatehouse.v1.AuthService"}
 	s.setServing(false)
