@@ -172,8 +172,13 @@ func (a *App) localCredentials(ctx context.Context) (localAuth, error) {
 	if err := a.syncer.Load(ctx); err != nil {
 		return localAuth{}, err
 	}
-	// Writes made through this process take effect at its next request.
-	a.store = storesync.WriteThrough(st, a.syncer)
+	// Writes made through this process (a revocation, a disabled user) take
+	// effect at its next request: the stores empty these caches before the
+	// write returns. Other replicas' writes arrive through the syncer.
+	if h, ok := st.(interface{ OnLocalWrite(func()) }); ok {
+		h.OnLocalWrite(tokens.Invalidate)
+		h.OnLocalWrite(passwords.Invalidate)
+	}
 	return localAuth{token: tokens, basic: passwords}, nil
 }
 
