@@ -81,3 +81,25 @@ func (s *deadlineStore) TouchToken(ctx context.Context, id string, at time.Time)
 	defer cancel()
 	return s.s.TouchToken(ctx, id, at)
 }
+
+// WithDeadline bounds every call of inner by d as a whole (DefaultStoreDeadline
+// when d <= 0): for an authenticator whose work is store reads (API tokens),
+// so that several reads each just under the per-call deadline cannot add up
+// past Envoy's timeout.
+func WithDeadline(inner gatehouse.Authenticator, d time.Duration) gatehouse.Authenticator {
+	if d <= 0 {
+		d = DefaultStoreDeadline
+	}
+	return &deadlineAuth{inner: inner, d: d}
+}
+
+type deadlineAuth struct {
+	inner gatehouse.Authenticator
+	d     time.Duration
+}
+
+func (a *deadlineAuth) Authenticate(ctx context.Context, cred gatehouse.Credential, req *gatehouse.Request) (*gatehouse.Identity, error) {
+	ctx, cancel := context.WithTimeout(ctx, a.d)
+	defer cancel()
+	return a.inner.Authenticate(ctx, cred, req)
+}

@@ -21,10 +21,12 @@ import (
 // its context).
 type faultyStore struct {
 	down, slow atomic.Bool
+	slowEach   atomic.Int64 // each call takes this long (under its deadline)
 	hash       string
 
 	mu        sync.Mutex
 	deadlines []time.Duration // time left on each call's context
+	absolute  []time.Time     // each call's deadline
 }
 
 var errDown = errors.New("dial tcp 127.0.0.1:5432: connect: connection refused")
@@ -36,7 +38,17 @@ func (s *faultyStore) call(ctx context.Context) error {
 		left = time.Until(dl)
 	}
 	s.deadlines = append(s.deadlines, left)
+	if dl, ok := ctx.Deadline(); ok {
+		s.absolute = append(s.absolute, dl)
+	}
 	s.mu.Unlock()
+	if d := time.Duration(s.slowEach.Load()); d > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(d):
+		}
+	}
 	switch {
 	case s.down.Load():
 		return errDown
@@ -81,7 +93,9 @@ func (s *faultyStore) Permissions(ctx context.Context, _ string) ([]string, erro
 	return []string{"view_show"}, s.call(ctx)
 }
 
-func (s *faultyStore) TouchToken(ctx context.Context, _ string, _ time.Time) error { return s.call(ctx) }
+func (s *faultyStore) TouchToken(ctx context.Context, _ string, _ time.Time) error {
+	return s.call(ctx)
+}
 
 func newFaultyStore(t *testing.T) *faultyStore {
 	h, err := password.Hash("pw", password.Params{Memory: 64, Time: 1, Threads: 1})
@@ -195,5 +209,29 @@ func TestPromise3_StoreBackedCacheServesUpTo60s(t *testing.T) {
 	fs.down.Store(false)
 	if err := check(); err != nil {
 		t.Fatalf("after the store returned: %v", err)
+	}
+}
+
+// TestPromise3_StoreBudgetIsPerCheck: an API token Check makes several store
+// reads; each just under the per-call deadline must not add up past it: the
+// whole Check shares one 150ms budget (authn.WithDeadline), so every read
+// carries the same deadline or an earlier one, and the Check fails in band.
+func TestPromise3_StoreBudgetIsPerCheck(t *testing.T) {
+	fs := newFaultyStore(t)
+	fs.slowEach.Store(int64(100 * time.Millisecond))
+	a := authn.WithDeadline(apitoken.New(authn.WithStoreDeadline(fs, 0), nil, nil), 0)
+	_, err := a.Authenticate(context.Background(), tokenCred, &gatehouse.Request{})
+	if ae := gatehouse.AsAuthError(err); err == nil || !ae.Internal || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("reads of 100ms each: %v, want an internal error past the budget", err)
+	}
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if len(fs.absolute) < 2 {
+		t.Fatalf("%d store calls, want the Check to reach a second one", len(fs.absolute))
+	}
+	for i, dl := range fs.absolute[1:] {
+		if dl.After(fs.absolute[0]) {
+			t.Fatalf("store call %d had a later deadline (%v) than the first (%v): no shared budget", i+1, dl, fs.absolute[0])
+		}
 	}
 }

@@ -3,6 +3,7 @@ package decision_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -108,5 +109,78 @@ func TestPromise1_FaultsDenyInBand(t *testing.T) {
 				t.Fatalf("decisions recorded %d, want 3", got)
 			}
 		})
+	}
+}
+
+// TestPromise9_OversizedAuthorizationRefusedBeforeParsing: an Authorization
+// value over 16 KiB is refused (401 CREDENTIAL_TOO_LARGE) without any
+// authenticator seeing it; one of exactly 16 KiB reaches its authenticator.
+func TestPromise9_OversizedAuthorizationRefusedBeforeParsing(t *testing.T) {
+	var calls atomic.Int64
+	count := authFunc(func(context.Context) (*gatehouse.Identity, error) {
+		calls.Add(1)
+		return nil, gatehouse.Refuse(gatehouse.ReasonTokenMalformed, "not a token")
+	})
+	d, err := decision.New(decision.Options{
+		Identifier: authn.NewChain(authn.ChainOptions{Bearer: count, Token: count, Basic: count}),
+		Policy:     allowAll{},
+		Headers:    decision.HeaderNames{Subject: "x-s", Groups: "x-g", Kind: "x-k", DecisionID: "x-d"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if authn.MaxCredentialBytes != 16<<10 {
+		t.Fatalf("MaxCredentialBytes = %d", authn.MaxCredentialBytes)
+	}
+	for _, scheme := range []string{"Bearer ", "Token ", "Basic ", "Whatever "} {
+		for _, size := range []int{16<<10 + 1, 1 << 20} {
+			value := scheme + strings.Repeat("a", size-len(scheme))
+			dec := d.Decide(context.Background(), &gatehouse.Request{Method: "GET", Path: "/api/v3/microservices",
+				Headers: map[string]string{"authorization": value}})
+			if dec.Allow || dec.Status != 401 || dec.Reason != gatehouse.ReasonCredentialTooLarge {
+				t.Fatalf("%q of %d bytes: allow=%v %d %s", scheme, size, dec.Allow, dec.Status, dec.Reason)
+			}
+		}
+	}
+	if n := calls.Load(); n != 0 {
+		t.Fatalf("authenticators saw %d oversized credentials", n)
+	}
+	value := "Bearer " + strings.Repeat("a", 16<<10-len("Bearer "))
+	d.Decide(context.Background(), &gatehouse.Request{Method: "GET", Path: "/x", Headers: map[string]string{"authorization": value}})
+	if calls.Load() != 1 {
+		t.Fatal("a credential of exactly 16 KiB never reached its authenticator")
+	}
+}
+
+// TestPromise1_AnswersBeforeTheCallersDeadline: with a caller's deadline (as
+// Envoy's ext_authz timeout arrives), a stage that waits for its context ends
+// early enough for the 503 deny to reach the caller before its own deadline,
+// where failure_mode_allow would have let the request through.
+func TestPromise1_AnswersBeforeTheCallersDeadline(t *testing.T) {
+	var seen atomic.Int64 // the stage's deadline, UnixNano
+	wait := authFunc(func(ctx context.Context) (*gatehouse.Identity, error) {
+		dl, _ := ctx.Deadline()
+		seen.Store(dl.UnixNano())
+		<-ctx.Done()
+		return nil, ctx.Err()
+	})
+	d, err := decision.New(decision.Options{
+		Identifier: authn.NewChain(authn.ChainOptions{Bearer: wait}),
+		Policy:     allowAll{},
+		Headers:    decision.HeaderNames{Subject: "x-s", Groups: "x-g", Kind: "x-k", DecisionID: "x-d"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	callerDeadline := time.Now().Add(200 * time.Millisecond)
+	ctx, cancel := context.WithDeadline(context.Background(), callerDeadline)
+	defer cancel()
+	dec := d.Decide(ctx, &gatehouse.Request{Method: "GET", Path: "/x", Headers: map[string]string{"authorization": "Bearer a.b.c"}})
+	if dec.Allow || dec.Status != 503 || dec.Reason != gatehouse.ReasonDeadline {
+		t.Fatalf("allow=%v %d %s, want a 503 DEADLINE_EXCEEDED deny", dec.Allow, dec.Status, dec.Reason)
+	}
+	stage := time.Unix(0, seen.Load())
+	if reserve := callerDeadline.Sub(stage); reserve < 5*time.Millisecond || reserve > 25*time.Millisecond {
+		t.Fatalf("the stage's deadline is %v before the caller's, want within [5ms, 25ms]", reserve)
 	}
 }

@@ -2,6 +2,9 @@ package server_test
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -26,6 +29,13 @@ func (panicky) Decide(context.Context, *gatehouse.Request) gatehouse.Decision {
 // connection; the server stops when the test ends.
 func running(t *testing.T, d server.Decider, opts server.Options) *grpc.ClientConn {
 	t.Helper()
+	conn, _ := runningServer(t, d, opts)
+	return conn
+}
+
+// runningServer is running that also returns the server.
+func runningServer(t *testing.T, d server.Decider, opts server.Options) (*grpc.ClientConn, *server.Server) {
+	t.Helper()
 	opts.GRPCAddr, opts.HTTPAddr, opts.Decider = "127.0.0.1:0", "127.0.0.1:0", d
 	ctx, cancel := context.WithCancel(context.Background())
 	s, err := server.New(ctx, opts)
@@ -48,7 +58,7 @@ func running(t *testing.T, d server.Decider, opts server.Options) *grpc.ClientCo
 			t.Error("server did not stop")
 		}
 	})
-	return conn
+	return conn, s
 }
 
 // TestPromise1_DoorFaultsDenyInBand: a panic that escapes the decision core
@@ -96,5 +106,41 @@ func TestPromise1_DoorFaultsDenyInBand(t *testing.T) {
 		if resp.GetOkResponse() != nil || resp.GetStatus().GetCode() != int32(codes.InvalidArgument) || resp.GetDeniedResponse().GetStatus().GetCode() != 400 {
 			t.Fatalf("%s: %v", name, resp)
 		}
+	}
+}
+
+// allowing allows everything and counts its calls.
+type allowing struct{ calls atomic.Int64 }
+
+func (a *allowing) Decide(context.Context, *gatehouse.Request) gatehouse.Decision {
+	a.calls.Add(1)
+	return gatehouse.Decision{Allow: true, Status: 200, ID: "d"}
+}
+
+// TestPromise9_RESTBodyCapped: a REST body over 1 MiB is refused without
+// reaching the decision core; one under the cap is decided.
+func TestPromise9_RESTBodyCapped(t *testing.T) {
+	d := &allowing{}
+	_, s := runningServer(t, d, server.Options{})
+	post := func(body string) int {
+		resp, err := http.Post("http://"+s.HTTPAddr()+"/v1/check", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return resp.StatusCode
+	}
+	small := `{"method":"GET","path":"/api/v3/microservices"}`
+	if code := post(small); code != 200 || d.calls.Load() != 1 {
+		t.Fatalf("small body: %d, %d decisions", code, d.calls.Load())
+	}
+	// Valid JSON padded with spaces past the cap.
+	big := small[:len(small)-1] + strings.Repeat(" ", 1<<20) + "}"
+	if code := post(big); code < 400 || code >= 500 {
+		t.Fatalf("a body over 1 MiB: status %d, want a 4xx", code)
+	}
+	if d.calls.Load() != 1 {
+		t.Fatal("a body over 1 MiB reached the decision core")
 	}
 }

@@ -83,11 +83,13 @@ type Server struct {
 	opts     Options
 	grpc     *grpc.Server
 	http     *http.Server
-	health   *health.Server
+	health   *drainingHealth
 	grpcLis  net.Listener
 	httpLis  net.Listener
 	gwConn   *grpc.ClientConn
 	services []string
+	// stopping closes when Run begins its graceful stop.
+	stopping chan struct{}
 }
 
 // New listens on both addresses and registers every door. Run serves them.
@@ -101,7 +103,8 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if opts.ShutdownTimeout <= 0 {
 		opts.ShutdownTimeout = 10 * time.Second
 	}
-	s := &Server{opts: opts, health: health.NewServer()}
+	stopping := make(chan struct{})
+	s := &Server{opts: opts, health: &drainingHealth{Server: health.NewServer(), stopping: stopping}, stopping: stopping}
 	var err error
 	if s.grpcLis, err = net.Listen("tcp", opts.GRPCAddr); err != nil {
 		return nil, fmt.Errorf("GRPC_ADDR: listen on %s: %w", opts.GRPCAddr, err)
@@ -226,6 +229,7 @@ func (s *Server) Run(ctx context.Context) error {
 	case runErr = <-errc:
 	}
 	s.health.Shutdown() // NOT_SERVING for every service, before draining
+	close(s.stopping)   // health Watch streams end once they said so
 	stopWatch()
 	<-watchDone
 	s.opts.Logger.Info("shutting down", "timeout", s.opts.ShutdownTimeout.String())

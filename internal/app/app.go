@@ -212,7 +212,7 @@ func (a *App) localCredentials(ctx context.Context) (localAuth, error) {
 	// cached at most StoreBackedMaxTTL (docs/reliability.md, promise 3).
 	checkStore := authn.WithStoreDeadline(st, authn.DefaultStoreDeadline)
 	opts := authn.CacheOptions{Size: a.cfg.IdentityCacheSize, MaxTTL: min(a.cfg.IdentityCacheTTL, authn.StoreBackedMaxTTL)}
-	tokens, err := authn.NewCached(apitoken.New(checkStore, nil, a.log), opts)
+	tokens, err := authn.NewCached(authn.WithDeadline(apitoken.New(checkStore, nil, a.log), authn.DefaultStoreDeadline), opts)
 	if err != nil {
 		return localAuth{}, err
 	}
@@ -220,7 +220,8 @@ func (a *App) localCredentials(ctx context.Context) (localAuth, error) {
 	if err != nil {
 		return localAuth{}, err
 	}
-	passwords, err := authn.NewCached(b, opts)
+	// Cache misses hash with argon2id: at most GOMAXPROCS at once.
+	passwords, err := authn.NewCached(authn.Limited(b, 0, 0), opts)
 	if err != nil {
 		return localAuth{}, err
 	}
@@ -234,6 +235,13 @@ func (a *App) localCredentials(ctx context.Context) (localAuth, error) {
 	})
 	if err := a.syncer.Load(ctx); err != nil {
 		return localAuth{}, err
+	}
+	// Writes made through this process (a revocation, a disabled user) take
+	// effect at its next request: the stores empty these caches before the
+	// write returns. Other replicas' writes arrive through the syncer.
+	if h, ok := st.(interface{ OnLocalWrite(func()) }); ok {
+		h.OnLocalWrite(tokens.Invalidate)
+		h.OnLocalWrite(passwords.Invalidate)
 	}
 	return localAuth{token: tokens, basic: passwords}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/gatehouse-authz/gatehouse/internal/testenv"
@@ -33,6 +34,7 @@ func TestPromise3_DatabaseDownOrSlow(t *testing.T) {
 		"DATABASE_URL", pg.DSN(),
 		"POLICY_DIR", auraPolicyDir(t),
 		"IDENTITY_CACHE_TTL", cacheTTL.String(),
+		"POLICY_EVAL_TIMEOUT", "5s", // the policy deadline is promise 4's
 		"AUTH_TOKENS", "svc_a:"+secretA+":add_show\nsvc_b:"+secretB+":add_show\nsvc_c:"+secretC+":add_show",
 	), true)
 	f := &fixture{iss: iss, g: g}
@@ -49,16 +51,32 @@ func TestPromise3_DatabaseDownOrSlow(t *testing.T) {
 	if healthyJWT >= 500 {
 		t.Fatalf("healthy JWT Check: %d", healthyJWT)
 	}
-	wantStatus(t, post(secretA), 200)
+	// Latency of JWT-only Checks, healthy then with the database down:
+	// logged, not asserted (promise: p99 at most 2x healthy; this machine's
+	// load decides the figures).
+	slowest := func(n int, check func(int)) time.Duration {
+		var worst time.Duration
+		for i := range n {
+			t0 := time.Now()
+			check(i)
+			worst = max(worst, time.Since(t0))
+		}
+		return worst
+	}
+	healthySlowest := slowest(50, func(i int) { jwtCheck(i) })
+	// Setup steps poll: on a machine loaded past its cores even a healthy
+	// lookup can overrun the 150ms store budget (a correct 503).
+	pollStatus(t, "the API token on a healthy database", time.Minute, func() outcome { return post(secretA) }, 200)
 	warmed := time.Now()
 
 	// Database down.
 	pg.Stop()
-	for i := range 50 {
+	downSlowest := slowest(50, func(i int) {
 		if o := jwtCheck(i); o.status != healthyJWT {
 			t.Fatalf("JWT Check %d with the database down: %d (%s), healthy %d", i, o.status, o.reason, healthyJWT)
 		}
-	}
+	})
+	t.Logf("slowest of 50 JWT-only Checks: %v healthy, %v with the database down", healthySlowest.Round(time.Microsecond), downSlowest.Round(time.Microsecond))
 	if o := post(secretA); o.status != 200 {
 		// Only a machine too loaded to stop PostgreSQL within the cache TTL
 		// gets here; then the entry has aged out, as promised.
@@ -76,7 +94,7 @@ func TestPromise3_DatabaseDownOrSlow(t *testing.T) {
 	back := time.Now()
 	pollStatus(t, "recovery after the database returned", time.Minute, func() outcome { return post(secretB) }, 200)
 	t.Logf("store-backed Checks recovered %v after the database returned (promise: 5s)", time.Since(back).Round(time.Millisecond))
-	wantStatus(t, post(secretA), 200)
+	pollStatus(t, "the first token after recovery", time.Minute, func() outcome { return post(secretA) }, 200)
 
 	// Database slow: a lock holds every read of api_tokens.
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
@@ -92,6 +110,18 @@ func TestPromise3_DatabaseDownOrSlow(t *testing.T) {
 	}
 	if _, err := tx.Exec(ctx, `LOCK TABLE api_tokens IN ACCESS EXCLUSIVE MODE`); err != nil {
 		t.Fatal(err)
+	}
+	// With the deadline Envoy would send (its timeout), the deny still
+	// arrives as a response: a gRPC DeadlineExceeded instead would be an
+	// allow behind failure_mode_allow. (1s, not Envoy's 200ms: this machine
+	// may be loaded far past its cores.)
+	dctx, dcancel := context.WithTimeout(ctx, time.Second)
+	resp, err := g.authz.Check(dctx, &authv3.CheckRequest{Attributes: &authv3.AttributeContext{Request: &authv3.AttributeContext_Request{
+		Http: &authv3.AttributeContext_HttpRequest{Method: "POST", Path: "/api/v1/shows", Host: "api.example", Headers: tokenHeader(secretC)},
+	}}})
+	dcancel()
+	if err != nil || resp.GetDeniedResponse().GetStatus().GetCode() != 503 {
+		t.Fatalf("a Check with a 1s deadline while the database hangs: %v %v, want a 503 deny in band", resp, err)
 	}
 	o := post(secretC) // g.decide itself gives up after 5s
 	if o.status != 503 || !strings.Contains(o.reason, "STORE_UNAVAILABLE") {

@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/gatehouse-authz/gatehouse"
@@ -48,6 +49,7 @@ type Options struct {
 // Syncer copies roles and bindings into the engine.
 type Syncer struct {
 	opts    Options
+	mu      sync.Mutex // Load runs from Run and from local writes (WriteThrough)
 	version int64
 }
 
@@ -64,6 +66,8 @@ func New(opts Options) *Syncer {
 
 // Load reads the version, roles and bindings and publishes them.
 func (s *Syncer) Load(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	v, err := s.opts.Source.Version(ctx)
 	if err != nil {
 		return fmt.Errorf("storesync: version: %w", err)
@@ -118,7 +122,10 @@ func (s *Syncer) Run(ctx context.Context) {
 			}
 			continue
 		}
-		if v == s.version {
+		s.mu.Lock()
+		current := v == s.version
+		s.mu.Unlock()
+		if current {
 			continue
 		}
 		if err := s.Load(ctx); err != nil && ctx.Err() == nil {

@@ -58,6 +58,8 @@ const (
 type Store struct {
 	pool    *pgxpool.Pool
 	changes storeutil.Broadcaster
+	// onWrite runs after each committed local write (OnLocalWrite).
+	onWrite storeutil.WriteHooks
 
 	// The listener and poller start with the first Changes call and stop
 	// at Close.
@@ -315,6 +317,7 @@ func (s *Store) write(ctx context.Context, fn func(t *txn) error) error {
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("commit: %w", classify(err))
 	}
+	s.onWrite.Run()
 	return nil
 }
 
@@ -417,3 +420,9 @@ func mustExist(ctx context.Context, q querier, what, query string, args ...any) 
 
 // Pool is the store's connection pool, for health checks and tests.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// OnLocalWrite registers f to run after each write through this Store that
+// changed something, once committed and before the write returns
+// (in-process identity caches: promise 7, a revocation refused at the next
+// request). Writes by other processes arrive through Changes instead.
+func (s *Store) OnLocalWrite(f func()) { s.onWrite.Add(f) }

@@ -43,6 +43,8 @@ type Store struct {
 	w       *sql.DB // exactly one connection: the only writer
 	r       *sql.DB // readers, concurrent with the writer under WAL
 	changes storeutil.Broadcaster
+	// onWrite runs after each committed local write (OnLocalWrite).
+	onWrite storeutil.WriteHooks
 }
 
 var _ store.Store = (*Store)(nil)
@@ -214,6 +216,7 @@ func (s *Store) write(ctx context.Context, fn func(t *txn) error) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", classify(err))
 	}
+	s.onWrite.Run()
 	s.changes.Notify()
 	return nil
 }
@@ -296,3 +299,9 @@ func scanString(rows *sql.Rows) (string, error) {
 	err := rows.Scan(&s)
 	return s, err
 }
+
+// OnLocalWrite registers f to run after each write through this Store that
+// changed something, once committed and before the write returns
+// (in-process identity caches: promise 7, a revocation refused at the next
+// request). Writes by other processes arrive through Changes instead.
+func (s *Store) OnLocalWrite(f func()) { s.onWrite.Add(f) }
