@@ -1,6 +1,6 @@
 module github.com/gatehouse-authz/gatehouse/bench
 
-go 1.26.0
+go 1.26.8
 
 replace github.com/gatehouse-authz/gatehouse => ../
 
