@@ -12,10 +12,8 @@
 package agent
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,6 +24,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-authz/gatehouse"
+	"github.com/gatehouse-authz/gatehouse/internal/jws"
 )
 
 // JTINamespace is the ClaimOnce namespace of agent token jtis.
@@ -129,7 +128,13 @@ func (a *Authenticator) Authenticate(ctx context.Context, cred gatehouse.Credent
 	if cred.Scheme != gatehouse.SchemeBearer || cred.Value == "" {
 		return nil, refuse(gatehouse.ReasonCredentialMalformed, gatehouse.CodeAgentAuthHeaderInvalid, "Bearer authorization required", "agent: no bearer token")
 	}
-	tok, err := parseCompact(cred.Value)
+	if len(cred.Value) > maxTokenBytes {
+		return nil, refuse(gatehouse.ReasonTokenMalformed, gatehouse.CodeAgentJWTMalformed, "Agent JWT is malformed", "agent: token of %d bytes", len(cred.Value))
+	}
+	tok, err := jws.Parse(cred.Value)
+	if err == nil && len(tok.Signature) == 0 {
+		err = errors.New("empty signature segment")
+	}
 	if err != nil {
 		return nil, refuse(gatehouse.ReasonTokenMalformed, gatehouse.CodeAgentJWTMalformed, "Agent JWT is malformed", "agent: %v", err)
 	}
@@ -138,7 +143,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, cred gatehouse.Credent
 		Typ  string          `json:"typ"`
 		Crit json.RawMessage `json:"crit"`
 	}
-	if err := json.Unmarshal(tok.header, &hdr); err != nil || !isObject(tok.header) {
+	if err := json.Unmarshal(tok.Header, &hdr); err != nil || !jws.IsObject(tok.Header) {
 		return nil, refuse(gatehouse.ReasonTokenMalformed, gatehouse.CodeAgentJWTMalformed, "Agent JWT is malformed", "agent: header is not a JSON object")
 	}
 	switch {
@@ -152,7 +157,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, cred gatehouse.Credent
 		return nil, refuse(gatehouse.ReasonTokenMalformed, gatehouse.CodeAgentJWTMalformed, "Agent JWT is malformed", "agent: typ %.20q", hdr.Typ)
 	}
 	var c claims
-	if err := json.Unmarshal(tok.payload, &c); err != nil || !isObject(tok.payload) {
+	if err := json.Unmarshal(tok.Payload, &c); err != nil || !jws.IsObject(tok.Payload) {
 		return nil, refuse(gatehouse.ReasonTokenMalformed, gatehouse.CodeAgentJWTMalformed, "Agent JWT payload is malformed", "agent: payload is not a JSON object")
 	}
 	sub, ok := stringClaim(c.Sub)
@@ -199,7 +204,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, cred gatehouse.Credent
 		return nil, a.storeFailure(err)
 	case len(ag.PublicKey) != ed25519.PublicKeySize:
 		return nil, refuse(gatehouse.ReasonAgentKeyNotFound, gatehouse.CodeAgentPublicKeyNotFound, "Agent public key not found", "agent %s: no public key (not provisioned)", ag.ID)
-	case len(tok.signature) != ed25519.SignatureSize || !ed25519.Verify(ag.PublicKey, []byte(tok.signingInput), tok.signature):
+	case len(tok.Signature) != ed25519.SignatureSize || !ed25519.Verify(ag.PublicKey, []byte(tok.SigningInput), tok.Signature):
 		return nil, refuse(gatehouse.ReasonTokenSignature, gatehouse.CodeAgentJWTSignatureInvalid, "Agent JWT signature invalid", "agent %s: bad signature", ag.ID)
 	}
 	// Only a genuine agent gets this far: a clock running ahead is the
@@ -224,7 +229,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, cred gatehouse.Credent
 		a.opts.Logger.WarnContext(ctx, "agent: recording last activity failed", "agent", ag.ID, "error", err)
 	}
 	var all map[string]any
-	_ = json.Unmarshal(tok.payload, &all) // decoded once already
+	_ = json.Unmarshal(tok.Payload, &all) // decoded once already
 	return &gatehouse.Identity{
 		Kind:        gatehouse.KindAgent,
 		Subject:     ag.ID,
@@ -241,54 +246,6 @@ func (a *Authenticator) storeFailure(err error) error {
 		return unavailable(gatehouse.ReasonDeadline, gatehouse.CodeControllerDBUnavailable, msgDBUnavailable, fmt.Errorf("agent: %w", err))
 	}
 	return unavailable(gatehouse.ReasonStoreUnavailable, gatehouse.CodeControllerDBUnavailable, msgDBUnavailable, fmt.Errorf("agent: %w", err))
-}
-
-var b64 = base64.RawURLEncoding.Strict()
-
-type compact struct {
-	header, payload, signature []byte
-	signingInput               string
-}
-
-// parseCompact accepts exactly three dot-separated segments of strict
-// base64url without padding, the signature non-empty.
-func parseCompact(tok string) (compact, error) {
-	if len(tok) > maxTokenBytes {
-		return compact{}, fmt.Errorf("token of %d bytes", len(tok))
-	}
-	d1, d2 := -1, -1
-	for i := 0; i < len(tok); i++ {
-		switch c := tok[i]; {
-		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '-', c == '_':
-		case c == '.' && d1 < 0:
-			d1 = i
-		case c == '.' && d2 < 0:
-			d2 = i
-		default:
-			return compact{}, fmt.Errorf("byte %d is not base64url or a third '.'", i)
-		}
-	}
-	if d2 < 0 || d1 == 0 || d2 == d1+1 || d2 == len(tok)-1 {
-		return compact{}, errors.New("not three non-empty segments")
-	}
-	var c compact
-	var err error
-	if c.header, err = b64.DecodeString(tok[:d1]); err != nil {
-		return compact{}, fmt.Errorf("header: %w", err)
-	}
-	if c.payload, err = b64.DecodeString(tok[d1+1 : d2]); err != nil {
-		return compact{}, fmt.Errorf("payload: %w", err)
-	}
-	if c.signature, err = b64.DecodeString(tok[d2+1:]); err != nil {
-		return compact{}, fmt.Errorf("signature: %w", err)
-	}
-	c.signingInput = tok[:d2]
-	return c, nil
-}
-
-func isObject(b []byte) bool {
-	b = bytes.TrimLeft(b, " \t\r\n")
-	return len(b) > 0 && b[0] == '{'
 }
 
 func stringClaim(raw json.RawMessage) (string, bool) {
