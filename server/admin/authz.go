@@ -31,13 +31,16 @@ const ErrorDomain = "gatehouse.authz"
 // API. Envoy's ext_authz, health and reflection are not ours to guard.
 const servicePrefix = "/gatehouse.v1."
 
-// DefaultSkip lists the gatehouse.v1 methods that are not authorized by the
-// policy: Check (the hot path, which decides on its own input) and the calls
-// that establish a credential (Login, Refresh, agent provisioning).
-var DefaultSkip = []string{
-	gatehousev1.AuthService_Check_FullMethodName,
-	"/gatehouse.v1.AuthService/Login",
-	"/gatehouse.v1.AuthService/Refresh",
+// DefaultSkip returns the gatehouse.v1 methods that are not authorized by
+// the policy: Check (the hot path, which decides on its own input) and the
+// calls that establish a credential (Login, Refresh). A function, not a
+// variable: no caller can widen the list for everyone.
+func DefaultSkip() []string {
+	return []string{
+		gatehousev1.AuthService_Check_FullMethodName,
+		"/gatehouse.v1.AuthService/Login",
+		"/gatehouse.v1.AuthService/Refresh",
+	}
 }
 
 // targetUser names the user a token call is about, so the policy can decide
@@ -64,7 +67,7 @@ type Authorizer struct {
 // undecided (DefaultSkip when none are given).
 func NewAuthorizer(d Decider, skip ...string) *Authorizer {
 	if len(skip) == 0 {
-		skip = DefaultSkip
+		skip = DefaultSkip()
 	}
 	a := &Authorizer{decider: d, skip: make(map[string]bool, len(skip))}
 	for _, m := range skip {
