@@ -50,7 +50,8 @@ type Store interface {
 // ReplayGuard remembers single-use identifiers across replicas until they
 // expire. ClaimOnce returns an error wrapping gatehouse.ErrAlreadyExists for
 // an identifier claimed before and not yet expired. store.Store satisfies
-// it; Memory is an in-process one for tests and single-replica use.
+// it; internal/replay.Memory is an in-process one for tests and
+// single-replica use.
 type ReplayGuard interface {
 	ClaimOnce(ctx context.Context, namespace, id string, expires time.Time) error
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gatehouse-authz/gatehouse"
 	"github.com/gatehouse-authz/gatehouse/authn/agent"
+	"github.com/gatehouse-authz/gatehouse/internal/replay"
 )
 
 type fakeStore struct {
@@ -82,7 +83,7 @@ func newFixture(t *testing.T) *fixture {
 		"fog-1":      {ID: "fog-1", Name: "edge", PublicKey: pub},
 		"unprovided": {ID: "unprovided", Name: "new"},
 	}}
-	a, err := agent.New(agent.Options{Store: st, Replay: agent.NewMemory(clock), MaxLifetime: 5 * time.Minute, Leeway: 10 * time.Second, Now: clock})
+	a, err := agent.New(agent.Options{Store: st, Replay: &replay.Memory{Now: clock}, MaxLifetime: 5 * time.Minute, Leeway: 10 * time.Second, Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,29 +241,13 @@ func TestClockAheadIsRetryable(t *testing.T) {
 func TestNewChecksOptions(t *testing.T) {
 	st := &fakeStore{}
 	for _, o := range []agent.Options{
-		{Replay: agent.NewMemory(nil), MaxLifetime: time.Minute},
+		{Replay: &replay.Memory{}, MaxLifetime: time.Minute},
 		{Store: st, MaxLifetime: time.Minute},
-		{Store: st, Replay: agent.NewMemory(nil)},
-		{Store: st, Replay: agent.NewMemory(nil), MaxLifetime: time.Minute, Leeway: -time.Second},
+		{Store: st, Replay: &replay.Memory{}},
+		{Store: st, Replay: &replay.Memory{}, MaxLifetime: time.Minute, Leeway: -time.Second},
 	} {
 		if _, err := agent.New(o); err == nil {
 			t.Errorf("New(%+v) accepted", o)
 		}
-	}
-}
-
-func TestMemoryExpires(t *testing.T) {
-	at := now
-	m := agent.NewMemory(func() time.Time { return at })
-	ctx := context.Background()
-	if err := m.ClaimOnce(ctx, "ns", "a", now.Add(time.Minute)); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.ClaimOnce(ctx, "ns", "a", now.Add(time.Minute)); !errors.Is(err, gatehouse.ErrAlreadyExists) {
-		t.Fatalf("second claim: %v", err)
-	}
-	at = now.Add(time.Minute)
-	if err := m.ClaimOnce(ctx, "ns", "a", now.Add(2*time.Minute)); err != nil {
-		t.Fatalf("claim after expiry: %v", err)
 	}
 }
