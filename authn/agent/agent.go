@@ -130,7 +130,8 @@ func (a *Authenticator) Authenticate(ctx context.Context, cred gatehouse.Credent
 		return nil, refuse(gatehouse.ReasonCredentialMalformed, gatehouse.CodeAgentAuthHeaderInvalid, "Bearer authorization required", "agent: no bearer token")
 	}
 	if len(cred.Value) > maxTokenBytes {
-		return nil, refuse(gatehouse.ReasonTokenMalformed, gatehouse.CodeAgentJWTMalformed, "Agent JWT is malformed", "agent: token of %d bytes", len(cred.Value))
+		// The reason of the credential parser's and the peer token's bound.
+		return nil, refuse(gatehouse.ReasonCredentialTooLarge, gatehouse.CodeAgentJWTMalformed, "Agent JWT is malformed", "agent: token of %d bytes", len(cred.Value))
 	}
 	tok, err := jws.Parse(cred.Value)
 	if err == nil && len(tok.Signature) == 0 {

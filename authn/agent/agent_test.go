@@ -172,6 +172,7 @@ func TestRefusals(t *testing.T) {
 		{"two segments", parts[0] + "." + parts[1], gatehouse.CodeAgentJWTMalformed, gatehouse.ReasonTokenMalformed, false},
 		{"four segments", good + ".x", gatehouse.CodeAgentJWTMalformed, gatehouse.ReasonTokenMalformed, false},
 		{"padding", good + "=", gatehouse.CodeAgentJWTMalformed, gatehouse.ReasonTokenMalformed, false},
+		{"oversized, as a peer token", good + strings.Repeat("A", 8<<10), gatehouse.CodeAgentJWTMalformed, gatehouse.ReasonCredentialTooLarge, false},
 		{"payload not JSON", parts[0] + ".bm90IGpzb24." + parts[2], gatehouse.CodeAgentJWTMalformed, gatehouse.ReasonTokenMalformed, false},
 		{"alg HS256", hs, gatehouse.CodeAgentJWTSignatureInvalid, gatehouse.ReasonTokenAlgorithm, false},
 		{"alg none", none, gatehouse.CodeAgentJWTMalformed, gatehouse.ReasonTokenMalformed, false},
