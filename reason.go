@@ -34,6 +34,8 @@ const (
 	ReasonCredentialInvalid     Reason = "CREDENTIAL_INVALID" // unknown API token, wrong password
 	ReasonUserInactive          Reason = "USER_INACTIVE"
 	ReasonWrongCredentialKind   Reason = "CREDENTIAL_KIND_NOT_ACCEPTED"
+	ReasonTokenLifetime         Reason = "TOKEN_LIFETIME_TOO_LONG" // exp - iat (or exp - now) beyond the allowed lifetime
+	ReasonTokenReplayed         Reason = "TOKEN_REPLAYED"          // a single-use jti seen before
 )
 
 // Authorization failures (403, or 401 for an anonymous caller).
@@ -55,10 +57,31 @@ const (
 // Peer authentication failures (401), HORAO-style cluster peers.
 const (
 	ReasonTokenClaimMissing    Reason = "TOKEN_CLAIM_MISSING"     // iat, jti or peer absent
-	ReasonTokenLifetime        Reason = "TOKEN_LIFETIME_TOO_LONG" // exp - iat beyond the allowed lifetime
-	ReasonTokenReplayed        Reason = "TOKEN_REPLAYED"          // a jti seen before
 	ReasonPeerOriginNotAllowed Reason = "PEER_ORIGIN_NOT_ALLOWED" // source address not in PEERS
 	ReasonPeerIdentityMismatch Reason = "PEER_IDENTITY_MISMATCH"  // peer claim is not the origin's identity, or is HOST_ID
 	ReasonPeerRequestMismatch  Reason = "PEER_REQUEST_MISMATCH"   // htm, htp or hbs differ from the request
 	ReasonPeerRequestUnsigned  Reason = "PEER_REQUEST_NOT_SIGNED" // signed requests required, token binds none
+)
+
+// Agent authentication failures (401), field agents' JWTs.
+const (
+	ReasonAgentUnknown     Reason = "AGENT_UNKNOWN"       // sub names no agent
+	ReasonAgentKeyNotFound Reason = "AGENT_KEY_NOT_FOUND" // the agent has not provisioned a key yet
+)
+
+// Codes of the Controller v3.8's agent deny body (AuthError.Code), from its
+// src/helpers/agent-auth-error-codes.js: AGENT_* are refusals (401, not
+// retryable), CONTROLLER_* failures to decide (503, retryable). Only the
+// codes Gatehouse emits are declared.
+const (
+	CodeAgentAuthHeaderInvalid           = "AGENT_AUTH_HEADER_INVALID"
+	CodeAgentJWTMalformed                = "AGENT_JWT_MALFORMED"
+	CodeAgentJWTMissingSubject           = "AGENT_JWT_MISSING_SUBJECT"
+	CodeAgentJWTSignatureInvalid         = "AGENT_JWT_SIGNATURE_INVALID"
+	CodeAgentJWTExpired                  = "AGENT_JWT_EXPIRED"
+	CodeAgentJWTAlreadyUsed              = "AGENT_JWT_ALREADY_USED"
+	CodeAgentFogNotFound                 = "AGENT_FOG_NOT_FOUND"
+	CodeAgentPublicKeyNotFound           = "AGENT_PUBLIC_KEY_NOT_FOUND"
+	CodeControllerDBUnavailable          = "CONTROLLER_DB_UNAVAILABLE"
+	CodeControllerAuthVerificationFailed = "CONTROLLER_AUTH_VERIFICATION_FAILED"
 )

@@ -9,13 +9,6 @@ import (
 	"github.com/gatehouse-authz/gatehouse"
 )
 
-// Agent error codes of the Controller v3.8 (seed-systems §1.8), carried in
-// AuthError.Code for the agent deny body.
-const (
-	CodeAgentAuthHeaderInvalid   = "AGENT_AUTH_HEADER_INVALID"
-	CodeAgentJWTSignatureInvalid = "AGENT_JWT_SIGNATURE_INVALID"
-)
-
 // ChainOptions names the authenticator of each credential kind; nil means
 // that kind is not supported (yet), and such credentials are refused.
 type ChainOptions struct {
@@ -98,12 +91,12 @@ func (c *Chain) Identify(ctx context.Context, req *gatehouse.Request, route gate
 func (c *Chain) agent(ctx context.Context, cred gatehouse.Credential, req *gatehouse.Request) (*gatehouse.Identity, error) {
 	if cred.Scheme != gatehouse.SchemeBearer {
 		e := gatehouse.Refuse(gatehouse.ReasonWrongCredentialKind, "authn: agent route with scheme %q", cred.Scheme)
-		e.Code, e.Message = CodeAgentAuthHeaderInvalid, "Bearer authorization required"
+		e.Code, e.Message = gatehouse.CodeAgentAuthHeaderInvalid, "Bearer authorization required"
 		return nil, e
 	}
 	if c.opts.Agent == nil {
 		e := gatehouse.Refuse(gatehouse.ReasonWrongCredentialKind, "authn: agent tokens are not supported")
-		e.Code = CodeAgentJWTSignatureInvalid
+		e.Code = gatehouse.CodeAgentJWTSignatureInvalid
 		return nil, e
 	}
 	id, err := authenticate(ctx, c.opts.Agent, cred, req)
@@ -112,7 +105,7 @@ func (c *Chain) agent(ctx context.Context, cred gatehouse.Credential, req *gateh
 	}
 	if id.Kind != gatehouse.KindAgent {
 		e := gatehouse.Refuse(gatehouse.ReasonWrongCredentialKind, "authn: agent route proved a %s identity", id.Kind)
-		e.Code = CodeAgentJWTSignatureInvalid
+		e.Code = gatehouse.CodeAgentJWTSignatureInvalid
 		return nil, e
 	}
 	return id, nil

@@ -32,8 +32,9 @@ type Peer struct {
 // Enabled reports whether peer authentication is configured.
 func (p Peer) Enabled() bool { return len(p.Secrets) > 0 }
 
-// DefaultPeerRoutes are HORAO's synchronize routes.
-var DefaultPeerRoutes = []string{"/synchronize", "/api/v3/synchronize"}
+// DefaultPeerRoutes returns HORAO's synchronize routes. It is a function,
+// not a variable, so that no Config shares (and no caller edits) the list.
+func DefaultPeerRoutes() []string { return []string{"/synchronize", "/api/v3/synchronize"} }
 
 // peer reads the PEER_* variables and HOST_ID. A half-configured setup (a
 // secret without peers or the reverse, or PEER_* tuning without a secret) is
@@ -63,7 +64,7 @@ func (p *parser) peer() Peer {
 	c.Peers = peers
 	rawPeers := p.str("PEERS", "")
 	if len(c.Routes) == 0 {
-		c.Routes = DefaultPeerRoutes
+		c.Routes = DefaultPeerRoutes()
 	}
 	for _, r := range c.Routes {
 		if !strings.HasPrefix(r, "/") || strings.ContainsAny(r, "?#: ") || strings.Contains(r, "//") {

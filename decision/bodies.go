@@ -69,7 +69,7 @@ func denyBody(fam family, status int, reason gatehouse.Reason, ae *gatehouse.Aut
 	var v any
 	switch fam {
 	case familyAgent:
-		b := agentBody{Name: "AgentAuthenticationError", Code: "AGENT_AUTH_HEADER_INVALID", Message: agentUnauthorized, Reason: string(reason), DecisionID: dec.ID}
+		b := agentBody{Name: "AgentAuthenticationError", Code: gatehouse.CodeAgentAuthHeaderInvalid, Message: agentUnauthorized, Reason: string(reason), DecisionID: dec.ID}
 		if ae != nil && ae.Code != "" {
 			b.Code = ae.Code
 		}
@@ -79,7 +79,7 @@ func denyBody(fam family, status int, reason gatehouse.Reason, ae *gatehouse.Aut
 			b.Message = agentNoHeader
 		}
 		if status >= 500 {
-			b = agentBody{Name: "ServiceUnavailableError", Code: "CONTROLLER_AUTH_VERIFICATION_FAILED", Message: msgUnavailable, Retryable: true, Reason: string(reason), DecisionID: dec.ID}
+			b = agentBody{Name: "ServiceUnavailableError", Code: gatehouse.CodeControllerAuthVerificationFailed, Message: msgUnavailable, Retryable: true, Reason: string(reason), DecisionID: dec.ID}
 			if ae != nil && ae.Code != "" {
 				b.Code = ae.Code
 			}

@@ -186,22 +186,37 @@ func walkRefs(m protoreflect.Message, refs map[string]bool, errs *[]error) {
 	})
 }
 
-// extAuthzFilters returns every ext_authz filter configuration of b.
-func extAuthzFilters(b *bootstrapv3.Bootstrap) []*extauthzv3.ExtAuthz {
-	var out []*extauthzv3.ExtAuthz
+// listenerHCM is an HTTP connection manager with the listener it serves.
+type listenerHCM struct {
+	listener string
+	hcm      *hcmv3.HttpConnectionManager
+}
+
+// connectionManagers returns every HTTP connection manager of b's static
+// listeners; other network filters are skipped.
+func connectionManagers(b *bootstrapv3.Bootstrap) []listenerHCM {
+	var out []listenerHCM
 	for _, l := range b.GetStaticResources().GetListeners() {
 		for _, fc := range l.GetFilterChains() {
 			for _, f := range fc.GetFilters() {
-				var hcm hcmv3.HttpConnectionManager
-				if f.GetTypedConfig().UnmarshalTo(&hcm) != nil {
-					continue
+				hcm := new(hcmv3.HttpConnectionManager)
+				if f.GetTypedConfig().UnmarshalTo(hcm) == nil {
+					out = append(out, listenerHCM{l.GetName(), hcm})
 				}
-				for _, hf := range hcm.GetHttpFilters() {
-					var ea extauthzv3.ExtAuthz
-					if hf.GetTypedConfig().UnmarshalTo(&ea) == nil {
-						out = append(out, proto.Clone(&ea).(*extauthzv3.ExtAuthz))
-					}
-				}
+			}
+		}
+	}
+	return out
+}
+
+// extAuthzFilters returns every ext_authz filter configuration of b.
+func extAuthzFilters(b *bootstrapv3.Bootstrap) []*extauthzv3.ExtAuthz {
+	var out []*extauthzv3.ExtAuthz
+	for _, m := range connectionManagers(b) {
+		for _, hf := range m.hcm.GetHttpFilters() {
+			var ea extauthzv3.ExtAuthz
+			if hf.GetTypedConfig().UnmarshalTo(&ea) == nil {
+				out = append(out, proto.Clone(&ea).(*extauthzv3.ExtAuthz))
 			}
 		}
 	}
@@ -211,26 +226,18 @@ func extAuthzFilters(b *bootstrapv3.Bootstrap) []*extauthzv3.ExtAuthz {
 // healthRoutesSkipAuthz reports the routes matching /healthz or /readyz that
 // do not disable ext_authz.
 func healthRoutesSkipAuthz(b *bootstrapv3.Bootstrap) (checked int, missing []string) {
-	for _, l := range b.GetStaticResources().GetListeners() {
-		for _, fc := range l.GetFilterChains() {
-			for _, f := range fc.GetFilters() {
-				var hcm hcmv3.HttpConnectionManager
-				if f.GetTypedConfig().UnmarshalTo(&hcm) != nil {
+	for _, m := range connectionManagers(b) {
+		for _, vh := range m.hcm.GetRouteConfig().GetVirtualHosts() {
+			for _, r := range vh.GetRoutes() {
+				p := r.GetMatch().GetPath()
+				if p != "/healthz" && p != "/readyz" {
 					continue
 				}
-				for _, vh := range hcm.GetRouteConfig().GetVirtualHosts() {
-					for _, r := range vh.GetRoutes() {
-						p := r.GetMatch().GetPath()
-						if p != "/healthz" && p != "/readyz" {
-							continue
-						}
-						checked++
-						var per extauthzv3.ExtAuthzPerRoute
-						a := r.GetTypedPerFilterConfig()["envoy.filters.http.ext_authz"]
-						if a == nil || a.UnmarshalTo(&per) != nil || !per.GetDisabled() {
-							missing = append(missing, strings.Join([]string{l.GetName(), vh.GetName(), p}, "/"))
-						}
-					}
+				checked++
+				var per extauthzv3.ExtAuthzPerRoute
+				a := r.GetTypedPerFilterConfig()["envoy.filters.http.ext_authz"]
+				if a == nil || a.UnmarshalTo(&per) != nil || !per.GetDisabled() {
+					missing = append(missing, strings.Join([]string{m.listener, vh.GetName(), p}, "/"))
 				}
 			}
 		}

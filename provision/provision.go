@@ -101,13 +101,19 @@ func IssueKey(ctx context.Context, st Store, ref string, ttl time.Duration, now 
 	return Issued{Agent: ag, Key: key, ExpiresAt: k.ExpiresAt}, nil
 }
 
-// resolve finds the agent ref names, creating it when unknown.
-func resolve(ctx context.Context, st Store, ref string) (gatehouse.Agent, error) {
+// FindAgent returns the agent ref names: its UUID, else its name. Returns
+// an error wrapping gatehouse.ErrNotFound when neither matches.
+func FindAgent(ctx context.Context, st Store, ref string) (gatehouse.Agent, error) {
 	ag, err := st.GetAgent(ctx, ref)
 	if err == nil || !errors.Is(err, gatehouse.ErrNotFound) {
 		return ag, err
 	}
-	ag, err = st.GetAgentByName(ctx, ref)
+	return st.GetAgentByName(ctx, ref)
+}
+
+// resolve finds the agent ref names, creating it when unknown.
+func resolve(ctx context.Context, st Store, ref string) (gatehouse.Agent, error) {
+	ag, err := FindAgent(ctx, st, ref)
 	if err == nil || !errors.Is(err, gatehouse.ErrNotFound) {
 		return ag, err
 	}

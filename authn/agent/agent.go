@@ -12,10 +12,8 @@
 package agent
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,25 +24,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-authz/gatehouse"
-)
-
-// The Controller's agent authentication codes
-// (src/helpers/agent-auth-error-codes.js): the first eight are refusals
-// (401, retryable false), the others failures to decide (503, retryable).
-const (
-	CodeAuthHeaderInvalid      = "AGENT_AUTH_HEADER_INVALID"
-	CodeJWTMalformed           = "AGENT_JWT_MALFORMED"
-	CodeJWTMissingSubject      = "AGENT_JWT_MISSING_SUBJECT"
-	CodeJWTSignatureInvalid    = "AGENT_JWT_SIGNATURE_INVALID"
-	CodeJWTExpired             = "AGENT_JWT_EXPIRED"
-	CodeJWTAlreadyUsed         = "AGENT_JWT_ALREADY_USED"
-	CodeFogNotFound            = "AGENT_FOG_NOT_FOUND"
-	CodePublicKeyNotFound      = "AGENT_PUBLIC_KEY_NOT_FOUND"
-	CodeDBUnavailable          = "CONTROLLER_DB_UNAVAILABLE"
-	CodeDBBusy                 = "CONTROLLER_DB_BUSY"
-	CodeVaultUnavailable       = "CONTROLLER_VAULT_UNAVAILABLE"
-	CodeAuthVerificationFailed = "CONTROLLER_AUTH_VERIFICATION_FAILED"
-	CodeNotReady               = "CONTROLLER_NOT_READY"
+	"github.com/gatehouse-authz/gatehouse/internal/jws"
 )
 
 // JTINamespace is the ClaimOnce namespace of agent token jtis.
@@ -60,15 +40,6 @@ const (
 	typJWTMedia      = "application/jwt"
 )
 
-// Reasons this package adds to the domain's (gatehouse.Reason values are
-// stable API; the lead may move these to the root package).
-const (
-	ReasonTokenReplayed    gatehouse.Reason = "TOKEN_REPLAYED"
-	ReasonLifetimeTooLong  gatehouse.Reason = "TOKEN_LIFETIME_TOO_LONG"
-	ReasonAgentUnknown     gatehouse.Reason = "AGENT_UNKNOWN"
-	ReasonAgentKeyNotFound gatehouse.Reason = "AGENT_KEY_NOT_FOUND"
-)
-
 // Store is what agent authentication reads: the agent's record with its
 // public key, and its last-active time. store.Store satisfies it.
 type Store interface {
@@ -79,7 +50,8 @@ type Store interface {
 // ReplayGuard remembers single-use identifiers across replicas until they
 // expire. ClaimOnce returns an error wrapping gatehouse.ErrAlreadyExists for
 // an identifier claimed before and not yet expired. store.Store satisfies
-// it; Memory is an in-process one for tests and single-replica use.
+// it; internal/replay.Memory is an in-process one for tests and
+// single-replica use.
 type ReplayGuard interface {
 	ClaimOnce(ctx context.Context, namespace, id string, expires time.Time) error
 }
@@ -155,86 +127,93 @@ type claims struct {
 // reach the store.
 func (a *Authenticator) Authenticate(ctx context.Context, cred gatehouse.Credential, _ *gatehouse.Request) (*gatehouse.Identity, error) {
 	if cred.Scheme != gatehouse.SchemeBearer || cred.Value == "" {
-		return nil, refuse(gatehouse.ReasonCredentialMalformed, CodeAuthHeaderInvalid, "Bearer authorization required", "agent: no bearer token")
+		return nil, refuse(gatehouse.ReasonCredentialMalformed, gatehouse.CodeAgentAuthHeaderInvalid, "Bearer authorization required", "agent: no bearer token")
 	}
-	tok, err := parseCompact(cred.Value)
+	if len(cred.Value) > maxTokenBytes {
+		// The reason of the credential parser's and the peer token's bound.
+		return nil, refuse(gatehouse.ReasonCredentialTooLarge, gatehouse.CodeAgentJWTMalformed, "Agent JWT is malformed", "agent: token of %d bytes", len(cred.Value))
+	}
+	tok, err := jws.Parse(cred.Value)
+	if err == nil && len(tok.Signature) == 0 {
+		err = errors.New("empty signature segment")
+	}
 	if err != nil {
-		return nil, refuse(gatehouse.ReasonTokenMalformed, CodeJWTMalformed, "Agent JWT is malformed", "agent: %v", err)
+		return nil, refuse(gatehouse.ReasonTokenMalformed, gatehouse.CodeAgentJWTMalformed, "Agent JWT is malformed", "agent: %v", err)
 	}
 	var hdr struct {
 		Alg  string          `json:"alg"`
 		Typ  string          `json:"typ"`
 		Crit json.RawMessage `json:"crit"`
 	}
-	if err := json.Unmarshal(tok.header, &hdr); err != nil || !isObject(tok.header) {
-		return nil, refuse(gatehouse.ReasonTokenMalformed, CodeJWTMalformed, "Agent JWT is malformed", "agent: header is not a JSON object")
+	if err := json.Unmarshal(tok.Header, &hdr); err != nil || !jws.IsObject(tok.Header) {
+		return nil, refuse(gatehouse.ReasonTokenMalformed, gatehouse.CodeAgentJWTMalformed, "Agent JWT is malformed", "agent: header is not a JSON object")
 	}
 	switch {
 	case hdr.Alg != algEdDSA:
 		// The Controller answers a 503 here (jose's "alg not allowed" is
 		// unclassified); a token signed otherwise is simply not an agent's.
-		return nil, refuse(gatehouse.ReasonTokenAlgorithm, CodeJWTSignatureInvalid, "Agent JWT signature invalid", "agent: alg %.20q", hdr.Alg)
+		return nil, refuse(gatehouse.ReasonTokenAlgorithm, gatehouse.CodeAgentJWTSignatureInvalid, "Agent JWT signature invalid", "agent: alg %.20q", hdr.Alg)
 	case hdr.Crit != nil:
-		return nil, refuse(gatehouse.ReasonTokenCritical, CodeJWTMalformed, "Agent JWT is malformed", "agent: crit header")
+		return nil, refuse(gatehouse.ReasonTokenCritical, gatehouse.CodeAgentJWTMalformed, "Agent JWT is malformed", "agent: crit header")
 	case hdr.Typ != "" && !strings.EqualFold(hdr.Typ, typJWT) && !strings.EqualFold(hdr.Typ, typJWTMedia):
-		return nil, refuse(gatehouse.ReasonTokenMalformed, CodeJWTMalformed, "Agent JWT is malformed", "agent: typ %.20q", hdr.Typ)
+		return nil, refuse(gatehouse.ReasonTokenMalformed, gatehouse.CodeAgentJWTMalformed, "Agent JWT is malformed", "agent: typ %.20q", hdr.Typ)
 	}
 	var c claims
-	if err := json.Unmarshal(tok.payload, &c); err != nil || !isObject(tok.payload) {
-		return nil, refuse(gatehouse.ReasonTokenMalformed, CodeJWTMalformed, "Agent JWT payload is malformed", "agent: payload is not a JSON object")
+	if err := json.Unmarshal(tok.Payload, &c); err != nil || !jws.IsObject(tok.Payload) {
+		return nil, refuse(gatehouse.ReasonTokenMalformed, gatehouse.CodeAgentJWTMalformed, "Agent JWT payload is malformed", "agent: payload is not a JSON object")
 	}
 	sub, ok := stringClaim(c.Sub)
 	if !ok || sub == "" {
-		return nil, refuse(gatehouse.ReasonTokenMalformed, CodeJWTMissingSubject, "Agent JWT missing subject claim", "agent: no sub")
+		return nil, refuse(gatehouse.ReasonTokenMalformed, gatehouse.CodeAgentJWTMissingSubject, "Agent JWT missing subject claim", "agent: no sub")
 	}
 	now := a.opts.Now()
 	leeway := a.opts.Leeway
 	exp, ok := timeClaim(c.Exp)
 	switch {
 	case c.Exp == nil:
-		return nil, refuse(gatehouse.ReasonTokenNoExpiry, CodeJWTMalformed, "Agent JWT exp claim required", "agent %.64q: no exp", sub)
+		return nil, refuse(gatehouse.ReasonTokenNoExpiry, gatehouse.CodeAgentJWTMalformed, "Agent JWT exp claim required", "agent %.64q: no exp", sub)
 	case !ok:
-		return nil, refuse(gatehouse.ReasonTokenMalformed, CodeJWTMalformed, "Agent JWT payload is malformed", "agent %.64q: exp is not a NumericDate", sub)
+		return nil, refuse(gatehouse.ReasonTokenMalformed, gatehouse.CodeAgentJWTMalformed, "Agent JWT payload is malformed", "agent %.64q: exp is not a NumericDate", sub)
 	case !now.Before(exp.Add(leeway)):
-		return nil, refuse(gatehouse.ReasonTokenExpired, CodeJWTExpired, "Agent JWT expired", "agent %.64q: expired at %s", sub, exp.Format(time.RFC3339))
+		return nil, refuse(gatehouse.ReasonTokenExpired, gatehouse.CodeAgentJWTExpired, "Agent JWT expired", "agent %.64q: expired at %s", sub, exp.Format(time.RFC3339))
 	case exp.Sub(now) > a.opts.MaxLifetime+leeway:
-		return nil, refuse(ReasonLifetimeTooLong, CodeJWTMalformed, "Agent JWT lifetime exceeds the maximum", "agent %.64q: exp %s is more than %s away", sub, exp.Format(time.RFC3339), a.opts.MaxLifetime)
+		return nil, refuse(gatehouse.ReasonTokenLifetime, gatehouse.CodeAgentJWTMalformed, "Agent JWT lifetime exceeds the maximum", "agent %.64q: exp %s is more than %s away", sub, exp.Format(time.RFC3339), a.opts.MaxLifetime)
 	}
 	var iat, nbf time.Time
 	if c.Iat != nil {
 		if iat, ok = timeClaim(c.Iat); !ok {
-			return nil, refuse(gatehouse.ReasonTokenMalformed, CodeJWTMalformed, "Agent JWT payload is malformed", "agent %.64q: iat is not a NumericDate", sub)
+			return nil, refuse(gatehouse.ReasonTokenMalformed, gatehouse.CodeAgentJWTMalformed, "Agent JWT payload is malformed", "agent %.64q: iat is not a NumericDate", sub)
 		}
 		if exp.Sub(iat) > a.opts.MaxLifetime {
-			return nil, refuse(ReasonLifetimeTooLong, CodeJWTMalformed, "Agent JWT lifetime exceeds the maximum", "agent %.64q: exp - iat = %s exceeds %s", sub, exp.Sub(iat), a.opts.MaxLifetime)
+			return nil, refuse(gatehouse.ReasonTokenLifetime, gatehouse.CodeAgentJWTMalformed, "Agent JWT lifetime exceeds the maximum", "agent %.64q: exp - iat = %s exceeds %s", sub, exp.Sub(iat), a.opts.MaxLifetime)
 		}
 	}
 	if c.Nbf != nil {
 		if nbf, ok = timeClaim(c.Nbf); !ok {
-			return nil, refuse(gatehouse.ReasonTokenMalformed, CodeJWTMalformed, "Agent JWT payload is malformed", "agent %.64q: nbf is not a NumericDate", sub)
+			return nil, refuse(gatehouse.ReasonTokenMalformed, gatehouse.CodeAgentJWTMalformed, "Agent JWT payload is malformed", "agent %.64q: nbf is not a NumericDate", sub)
 		}
 	}
 	jti, ok := stringClaim(c.JTI)
 	if !ok || jti == "" || len(jti) > maxJTIBytes {
-		return nil, refuse(gatehouse.ReasonTokenMalformed, CodeJWTMalformed, "Agent JWT jti claim required", "agent %.64q: jti missing, not a string or longer than %d bytes", sub, maxJTIBytes)
+		return nil, refuse(gatehouse.ReasonTokenMalformed, gatehouse.CodeAgentJWTMalformed, "Agent JWT jti claim required", "agent %.64q: jti missing, not a string or longer than %d bytes", sub, maxJTIBytes)
 	}
 
 	ag, err := a.opts.Store.GetAgent(ctx, sub)
 	switch {
 	case errors.Is(err, gatehouse.ErrNotFound):
-		return nil, refuse(ReasonAgentUnknown, CodeFogNotFound, "Agent fog not found", "agent %.64q: unknown", sub)
+		return nil, refuse(gatehouse.ReasonAgentUnknown, gatehouse.CodeAgentFogNotFound, "Agent fog not found", "agent %.64q: unknown", sub)
 	case err != nil:
 		return nil, a.storeFailure(err)
 	case len(ag.PublicKey) != ed25519.PublicKeySize:
-		return nil, refuse(ReasonAgentKeyNotFound, CodePublicKeyNotFound, "Agent public key not found", "agent %s: no public key (not provisioned)", ag.ID)
-	case len(tok.signature) != ed25519.SignatureSize || !ed25519.Verify(ag.PublicKey, []byte(tok.signingInput), tok.signature):
-		return nil, refuse(gatehouse.ReasonTokenSignature, CodeJWTSignatureInvalid, "Agent JWT signature invalid", "agent %s: bad signature", ag.ID)
+		return nil, refuse(gatehouse.ReasonAgentKeyNotFound, gatehouse.CodeAgentPublicKeyNotFound, "Agent public key not found", "agent %s: no public key (not provisioned)", ag.ID)
+	case len(tok.Signature) != ed25519.SignatureSize || !ed25519.Verify(ag.PublicKey, []byte(tok.SigningInput), tok.Signature):
+		return nil, refuse(gatehouse.ReasonTokenSignature, gatehouse.CodeAgentJWTSignatureInvalid, "Agent JWT signature invalid", "agent %s: bad signature", ag.ID)
 	}
 	// Only a genuine agent gets this far: a clock running ahead is the
 	// agent's problem to retry, not a reason to deprovision it (the
 	// Controller reports it as retryable too).
 	if (!nbf.IsZero() && nbf.After(now.Add(leeway))) || (!iat.IsZero() && iat.After(now.Add(leeway))) {
-		return nil, unavailable(gatehouse.ReasonTokenNotYetValid, CodeAuthVerificationFailed, "Agent clock is ahead of the controller",
+		return nil, unavailable(gatehouse.ReasonTokenNotYetValid, gatehouse.CodeControllerAuthVerificationFailed, "Agent clock is ahead of the controller",
 			fmt.Errorf("agent %s: nbf %s / iat %s in the future", ag.ID, nbf.Format(time.RFC3339), iat.Format(time.RFC3339)))
 	}
 	// Remembered until the token can no longer pass the exp check. The key
@@ -243,7 +222,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, cred gatehouse.Credent
 	err = a.opts.Replay.ClaimOnce(ctx, JTINamespace, strconv.Itoa(len(ag.ID))+":"+ag.ID+":"+jti, exp.Add(leeway))
 	switch {
 	case errors.Is(err, gatehouse.ErrAlreadyExists):
-		return nil, refuse(ReasonTokenReplayed, CodeJWTAlreadyUsed, "Agent JWT already used", "agent %s: jti replayed", ag.ID)
+		return nil, refuse(gatehouse.ReasonTokenReplayed, gatehouse.CodeAgentJWTAlreadyUsed, "Agent JWT already used", "agent %s: jti replayed", ag.ID)
 	case err != nil:
 		return nil, a.storeFailure(err)
 	}
@@ -252,7 +231,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, cred gatehouse.Credent
 		a.opts.Logger.WarnContext(ctx, "agent: recording last activity failed", "agent", ag.ID, "error", err)
 	}
 	var all map[string]any
-	_ = json.Unmarshal(tok.payload, &all) // decoded once already
+	_ = json.Unmarshal(tok.Payload, &all) // decoded once already
 	return &gatehouse.Identity{
 		Kind:        gatehouse.KindAgent,
 		Subject:     ag.ID,
@@ -266,57 +245,9 @@ func (a *Authenticator) Authenticate(ctx context.Context, cred gatehouse.Credent
 // storeFailure is a 503: the store could not answer, so nothing is decided.
 func (a *Authenticator) storeFailure(err error) error {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return unavailable(gatehouse.ReasonDeadline, CodeDBUnavailable, msgDBUnavailable, fmt.Errorf("agent: %w", err))
+		return unavailable(gatehouse.ReasonDeadline, gatehouse.CodeControllerDBUnavailable, msgDBUnavailable, fmt.Errorf("agent: %w", err))
 	}
-	return unavailable(gatehouse.ReasonStoreUnavailable, CodeDBUnavailable, msgDBUnavailable, fmt.Errorf("agent: %w", err))
-}
-
-var b64 = base64.RawURLEncoding.Strict()
-
-type compact struct {
-	header, payload, signature []byte
-	signingInput               string
-}
-
-// parseCompact accepts exactly three dot-separated segments of strict
-// base64url without padding, the signature non-empty.
-func parseCompact(tok string) (compact, error) {
-	if len(tok) > maxTokenBytes {
-		return compact{}, fmt.Errorf("token of %d bytes", len(tok))
-	}
-	d1, d2 := -1, -1
-	for i := 0; i < len(tok); i++ {
-		switch c := tok[i]; {
-		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '-', c == '_':
-		case c == '.' && d1 < 0:
-			d1 = i
-		case c == '.' && d2 < 0:
-			d2 = i
-		default:
-			return compact{}, fmt.Errorf("byte %d is not base64url or a third '.'", i)
-		}
-	}
-	if d2 < 0 || d1 == 0 || d2 == d1+1 || d2 == len(tok)-1 {
-		return compact{}, errors.New("not three non-empty segments")
-	}
-	var c compact
-	var err error
-	if c.header, err = b64.DecodeString(tok[:d1]); err != nil {
-		return compact{}, fmt.Errorf("header: %w", err)
-	}
-	if c.payload, err = b64.DecodeString(tok[d1+1 : d2]); err != nil {
-		return compact{}, fmt.Errorf("payload: %w", err)
-	}
-	if c.signature, err = b64.DecodeString(tok[d2+1:]); err != nil {
-		return compact{}, fmt.Errorf("signature: %w", err)
-	}
-	c.signingInput = tok[:d2]
-	return c, nil
-}
-
-func isObject(b []byte) bool {
-	b = bytes.TrimLeft(b, " \t\r\n")
-	return len(b) > 0 && b[0] == '{'
+	return unavailable(gatehouse.ReasonStoreUnavailable, gatehouse.CodeControllerDBUnavailable, msgDBUnavailable, fmt.Errorf("agent: %w", err))
 }
 
 func stringClaim(raw json.RawMessage) (string, bool) {

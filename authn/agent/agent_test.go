@@ -14,6 +14,7 @@ import (
 
 	"github.com/gatehouse-authz/gatehouse"
 	"github.com/gatehouse-authz/gatehouse/authn/agent"
+	"github.com/gatehouse-authz/gatehouse/internal/replay"
 )
 
 type fakeStore struct {
@@ -82,7 +83,7 @@ func newFixture(t *testing.T) *fixture {
 		"fog-1":      {ID: "fog-1", Name: "edge", PublicKey: pub},
 		"unprovided": {ID: "unprovided", Name: "new"},
 	}}
-	a, err := agent.New(agent.Options{Store: st, Replay: agent.NewMemory(clock), MaxLifetime: 5 * time.Minute, Leeway: 10 * time.Second, Now: clock})
+	a, err := agent.New(agent.Options{Store: st, Replay: &replay.Memory{Now: clock}, MaxLifetime: 5 * time.Minute, Leeway: 10 * time.Second, Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +129,7 @@ func TestReplayedJTIIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := f.authenticate(tok)
-	wantCode(t, err, agent.CodeJWTAlreadyUsed, false)
+	wantCode(t, err, gatehouse.CodeAgentJWTAlreadyUsed, false)
 	// Another agent may use the same jti value: claims are per agent.
 	pub2, priv2, _ := ed25519.GenerateKey(rand.Reader)
 	f.store.agents["fog-2"] = gatehouse.Agent{ID: "fog-2", PublicKey: pub2}
@@ -167,29 +168,30 @@ func TestRefusals(t *testing.T) {
 		reason            gatehouse.Reason
 		store             bool // whether the store may be consulted
 	}{
-		{"empty bearer", "", agent.CodeAuthHeaderInvalid, gatehouse.ReasonCredentialMalformed, false},
-		{"two segments", parts[0] + "." + parts[1], agent.CodeJWTMalformed, gatehouse.ReasonTokenMalformed, false},
-		{"four segments", good + ".x", agent.CodeJWTMalformed, gatehouse.ReasonTokenMalformed, false},
-		{"padding", good + "=", agent.CodeJWTMalformed, gatehouse.ReasonTokenMalformed, false},
-		{"payload not JSON", parts[0] + ".bm90IGpzb24." + parts[2], agent.CodeJWTMalformed, gatehouse.ReasonTokenMalformed, false},
-		{"alg HS256", hs, agent.CodeJWTSignatureInvalid, gatehouse.ReasonTokenAlgorithm, false},
-		{"alg none", none, agent.CodeJWTMalformed, gatehouse.ReasonTokenMalformed, false},
-		{"alg ES256", f.token(t, func(h, _ map[string]any) { h["alg"] = "ES256" }), agent.CodeJWTSignatureInvalid, gatehouse.ReasonTokenAlgorithm, false},
-		{"alg lower-case", f.token(t, func(h, _ map[string]any) { h["alg"] = "eddsa" }), agent.CodeJWTSignatureInvalid, gatehouse.ReasonTokenAlgorithm, false},
-		{"crit header", f.token(t, func(h, _ map[string]any) { h["crit"] = []string{"b64"}; h["b64"] = false }), agent.CodeJWTMalformed, gatehouse.ReasonTokenCritical, false},
-		{"no sub", f.token(t, func(_, c map[string]any) { delete(c, "sub") }), agent.CodeJWTMissingSubject, gatehouse.ReasonTokenMalformed, false},
-		{"numeric sub", f.token(t, func(_, c map[string]any) { c["sub"] = 7 }), agent.CodeJWTMissingSubject, gatehouse.ReasonTokenMalformed, false},
-		{"no exp", f.token(t, func(_, c map[string]any) { delete(c, "exp") }), agent.CodeJWTMalformed, gatehouse.ReasonTokenNoExpiry, false},
-		{"exp as a string", f.token(t, func(_, c map[string]any) { c["exp"] = "soon" }), agent.CodeJWTMalformed, gatehouse.ReasonTokenMalformed, false},
-		{"expired", f.token(t, func(_, c map[string]any) { c["exp"] = now.Add(-time.Minute).Unix() }), agent.CodeJWTExpired, gatehouse.ReasonTokenExpired, false},
-		{"exp beyond the maximum lifetime", f.token(t, func(_, c map[string]any) { delete(c, "iat"); c["exp"] = now.Add(time.Hour).Unix() }), agent.CodeJWTMalformed, agent.ReasonLifetimeTooLong, false},
-		{"exp - iat beyond the maximum lifetime", f.token(t, func(_, c map[string]any) { c["iat"] = now.Add(-time.Hour).Unix() }), agent.CodeJWTMalformed, agent.ReasonLifetimeTooLong, false},
-		{"no jti", f.token(t, func(_, c map[string]any) { delete(c, "jti") }), agent.CodeJWTMalformed, gatehouse.ReasonTokenMalformed, false},
-		{"huge jti", f.token(t, func(_, c map[string]any) { c["jti"] = strings.Repeat("j", 300) }), agent.CodeJWTMalformed, gatehouse.ReasonTokenMalformed, false},
-		{"unknown fog", f.token(t, func(_, c map[string]any) { c["sub"] = "fog-9" }), agent.CodeFogNotFound, agent.ReasonAgentUnknown, true},
-		{"fog without a key", f.token(t, func(_, c map[string]any) { c["sub"] = "unprovided" }), agent.CodePublicKeyNotFound, agent.ReasonAgentKeyNotFound, true},
-		{"signed by another key", sign(t, other, map[string]any{"alg": "EdDSA"}, f.claims()), agent.CodeJWTSignatureInvalid, gatehouse.ReasonTokenSignature, true},
-		{"tampered payload", tampered, agent.CodeJWTSignatureInvalid, gatehouse.ReasonTokenSignature, true},
+		{"empty bearer", "", gatehouse.CodeAgentAuthHeaderInvalid, gatehouse.ReasonCredentialMalformed, false},
+		{"two segments", parts[0] + "." + parts[1], gatehouse.CodeAgentJWTMalformed, gatehouse.ReasonTokenMalformed, false},
+		{"four segments", good + ".x", gatehouse.CodeAgentJWTMalformed, gatehouse.ReasonTokenMalformed, false},
+		{"padding", good + "=", gatehouse.CodeAgentJWTMalformed, gatehouse.ReasonTokenMalformed, false},
+		{"oversized, as a peer token", good + strings.Repeat("A", 8<<10), gatehouse.CodeAgentJWTMalformed, gatehouse.ReasonCredentialTooLarge, false},
+		{"payload not JSON", parts[0] + ".bm90IGpzb24." + parts[2], gatehouse.CodeAgentJWTMalformed, gatehouse.ReasonTokenMalformed, false},
+		{"alg HS256", hs, gatehouse.CodeAgentJWTSignatureInvalid, gatehouse.ReasonTokenAlgorithm, false},
+		{"alg none", none, gatehouse.CodeAgentJWTMalformed, gatehouse.ReasonTokenMalformed, false},
+		{"alg ES256", f.token(t, func(h, _ map[string]any) { h["alg"] = "ES256" }), gatehouse.CodeAgentJWTSignatureInvalid, gatehouse.ReasonTokenAlgorithm, false},
+		{"alg lower-case", f.token(t, func(h, _ map[string]any) { h["alg"] = "eddsa" }), gatehouse.CodeAgentJWTSignatureInvalid, gatehouse.ReasonTokenAlgorithm, false},
+		{"crit header", f.token(t, func(h, _ map[string]any) { h["crit"] = []string{"b64"}; h["b64"] = false }), gatehouse.CodeAgentJWTMalformed, gatehouse.ReasonTokenCritical, false},
+		{"no sub", f.token(t, func(_, c map[string]any) { delete(c, "sub") }), gatehouse.CodeAgentJWTMissingSubject, gatehouse.ReasonTokenMalformed, false},
+		{"numeric sub", f.token(t, func(_, c map[string]any) { c["sub"] = 7 }), gatehouse.CodeAgentJWTMissingSubject, gatehouse.ReasonTokenMalformed, false},
+		{"no exp", f.token(t, func(_, c map[string]any) { delete(c, "exp") }), gatehouse.CodeAgentJWTMalformed, gatehouse.ReasonTokenNoExpiry, false},
+		{"exp as a string", f.token(t, func(_, c map[string]any) { c["exp"] = "soon" }), gatehouse.CodeAgentJWTMalformed, gatehouse.ReasonTokenMalformed, false},
+		{"expired", f.token(t, func(_, c map[string]any) { c["exp"] = now.Add(-time.Minute).Unix() }), gatehouse.CodeAgentJWTExpired, gatehouse.ReasonTokenExpired, false},
+		{"exp beyond the maximum lifetime", f.token(t, func(_, c map[string]any) { delete(c, "iat"); c["exp"] = now.Add(time.Hour).Unix() }), gatehouse.CodeAgentJWTMalformed, gatehouse.ReasonTokenLifetime, false},
+		{"exp - iat beyond the maximum lifetime", f.token(t, func(_, c map[string]any) { c["iat"] = now.Add(-time.Hour).Unix() }), gatehouse.CodeAgentJWTMalformed, gatehouse.ReasonTokenLifetime, false},
+		{"no jti", f.token(t, func(_, c map[string]any) { delete(c, "jti") }), gatehouse.CodeAgentJWTMalformed, gatehouse.ReasonTokenMalformed, false},
+		{"huge jti", f.token(t, func(_, c map[string]any) { c["jti"] = strings.Repeat("j", 300) }), gatehouse.CodeAgentJWTMalformed, gatehouse.ReasonTokenMalformed, false},
+		{"unknown fog", f.token(t, func(_, c map[string]any) { c["sub"] = "fog-9" }), gatehouse.CodeAgentFogNotFound, gatehouse.ReasonAgentUnknown, true},
+		{"fog without a key", f.token(t, func(_, c map[string]any) { c["sub"] = "unprovided" }), gatehouse.CodeAgentPublicKeyNotFound, gatehouse.ReasonAgentKeyNotFound, true},
+		{"signed by another key", sign(t, other, map[string]any{"alg": "EdDSA"}, f.claims()), gatehouse.CodeAgentJWTSignatureInvalid, gatehouse.ReasonTokenSignature, true},
+		{"tampered payload", tampered, gatehouse.CodeAgentJWTSignatureInvalid, gatehouse.ReasonTokenSignature, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -213,7 +215,7 @@ func TestStoreOutageIsUnavailable(t *testing.T) {
 	f := newFixture(t)
 	f.store.err = errors.New("dial tcp 127.0.0.1:5432: connection refused")
 	_, err := f.authenticate(f.token(t, nil))
-	if ae := wantCode(t, err, agent.CodeDBUnavailable, true); ae.Reason != gatehouse.ReasonStoreUnavailable {
+	if ae := wantCode(t, err, gatehouse.CodeControllerDBUnavailable, true); ae.Reason != gatehouse.ReasonStoreUnavailable {
 		t.Fatalf("reason %s", ae.Reason)
 	}
 
@@ -224,13 +226,13 @@ func TestStoreOutageIsUnavailable(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = a.Authenticate(context.Background(), gatehouse.Credential{Scheme: gatehouse.SchemeBearer, Value: f.token(t, nil)}, nil)
-	wantCode(t, err, agent.CodeDBUnavailable, true)
+	wantCode(t, err, gatehouse.CodeControllerDBUnavailable, true)
 }
 
 func TestClockAheadIsRetryable(t *testing.T) {
 	f := newFixture(t)
 	_, err := f.authenticate(f.token(t, func(_, c map[string]any) { c["nbf"] = now.Add(time.Minute).Unix() }))
-	wantCode(t, err, agent.CodeAuthVerificationFailed, true)
+	wantCode(t, err, gatehouse.CodeControllerAuthVerificationFailed, true)
 	// Within the leeway it passes.
 	if _, err := f.authenticate(f.token(t, func(_, c map[string]any) { c["nbf"] = now.Add(5 * time.Second).Unix() })); err != nil {
 		t.Fatal(err)
@@ -240,29 +242,13 @@ func TestClockAheadIsRetryable(t *testing.T) {
 func TestNewChecksOptions(t *testing.T) {
 	st := &fakeStore{}
 	for _, o := range []agent.Options{
-		{Replay: agent.NewMemory(nil), MaxLifetime: time.Minute},
+		{Replay: &replay.Memory{}, MaxLifetime: time.Minute},
 		{Store: st, MaxLifetime: time.Minute},
-		{Store: st, Replay: agent.NewMemory(nil)},
-		{Store: st, Replay: agent.NewMemory(nil), MaxLifetime: time.Minute, Leeway: -time.Second},
+		{Store: st, Replay: &replay.Memory{}},
+		{Store: st, Replay: &replay.Memory{}, MaxLifetime: time.Minute, Leeway: -time.Second},
 	} {
 		if _, err := agent.New(o); err == nil {
 			t.Errorf("New(%+v) accepted", o)
 		}
-	}
-}
-
-func TestMemoryExpires(t *testing.T) {
-	at := now
-	m := agent.NewMemory(func() time.Time { return at })
-	ctx := context.Background()
-	if err := m.ClaimOnce(ctx, "ns", "a", now.Add(time.Minute)); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.ClaimOnce(ctx, "ns", "a", now.Add(time.Minute)); !errors.Is(err, gatehouse.ErrAlreadyExists) {
-		t.Fatalf("second claim: %v", err)
-	}
-	at = now.Add(time.Minute)
-	if err := m.ClaimOnce(ctx, "ns", "a", now.Add(2*time.Minute)); err != nil {
-		t.Fatalf("claim after expiry: %v", err)
 	}
 }

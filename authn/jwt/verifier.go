@@ -11,6 +11,7 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jws/jwsbb"
 
 	"github.com/gatehouse-authz/gatehouse"
+	"github.com/gatehouse-authz/gatehouse/internal/jws"
 )
 
 // DefaultAllowedAlgs returns the asymmetric signature algorithms accepted
@@ -136,11 +137,11 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*gatehouse.Identit
 	if len(token) > MaxTokenBytes {
 		return nil, gatehouse.Refuse(gatehouse.ReasonTokenMalformed, "jwt: token of %d bytes exceeds %d", len(token), MaxTokenBytes)
 	}
-	tok, err := parseCompact(token)
+	tok, err := jws.Parse(token)
 	if err != nil {
 		return nil, gatehouse.Refuse(gatehouse.ReasonTokenMalformed, "jwt: %w", err)
 	}
-	hdr, err := decodeHeader(tok.header)
+	hdr, err := decodeHeader(tok.Header)
 	if err != nil {
 		return nil, gatehouse.Refuse(gatehouse.ReasonTokenMalformed, "jwt: %w", err)
 	}
@@ -155,7 +156,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*gatehouse.Identit
 	if hdr.B64 != nil && !*hdr.B64 {
 		return nil, gatehouse.Refuse(gatehouse.ReasonTokenCritical, "jwt: unencoded payload (b64:false) not supported")
 	}
-	claims, err := decodeClaims(tok.payload)
+	claims, err := decodeClaims(tok.Payload)
 	if err != nil {
 		return nil, gatehouse.Refuse(gatehouse.ReasonTokenMalformed, "jwt: %w", err)
 	}
@@ -219,13 +220,13 @@ func (v *Verifier) candidates(ctx context.Context, iss *issuer, hdr header) ([]*
 	return out, nil
 }
 
-func verifyAny(keys []*verifyKey, alg string, tok compact) bool {
-	if len(tok.signature) == 0 {
+func verifyAny(keys []*verifyKey, alg string, tok jws.Compact) bool {
+	if len(tok.Signature) == 0 {
 		return false
 	}
-	input := []byte(tok.signingInput)
+	input := []byte(tok.SigningInput)
 	for _, k := range keys {
-		if jwsbb.Verify(k.pub, alg, input, tok.signature) == nil {
+		if jwsbb.Verify(k.pub, alg, input, tok.Signature) == nil {
 			return true
 		}
 	}

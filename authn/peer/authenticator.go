@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-authz/gatehouse"
+	"github.com/gatehouse-authz/gatehouse/internal/replay"
 )
 
 // PermissionWrite is the one permission a peer identity holds (HORAO's
@@ -56,7 +57,7 @@ type Options struct {
 	// checked. Safe only while migrating senders, on a network where tokens
 	// cannot be observed.
 	InsecureAcceptReplayableTokens bool
-	// Replay remembers jti values (default: a MemoryReplayGuard).
+	// Replay remembers jti values (default: an in-process replay.Memory).
 	Replay ReplayGuard
 	// ReplayDeadline bounds each Replay call (default
 	// DefaultReplayDeadline): a slow store answers 503 in band, before
@@ -103,7 +104,7 @@ func New(ctx context.Context, opts Options) (*Authenticator, error) {
 		opts.Leeway = 0
 	}
 	if opts.Replay == nil {
-		opts.Replay = &MemoryReplayGuard{Now: opts.Now}
+		opts.Replay = &replay.Memory{Now: opts.Now}
 	}
 	if opts.ReplayDeadline <= 0 {
 		opts.ReplayDeadline = DefaultReplayDeadline

@@ -222,28 +222,6 @@ func TestHostOriginsAreResolvedAndRefreshed(t *testing.T) {
 	}
 }
 
-func TestMemoryReplayGuard(t *testing.T) {
-	now := time.Unix(1000, 0)
-	g := &MemoryReplayGuard{MaxEntries: 2, Now: func() time.Time { return now }}
-	ctx := context.Background()
-	if err := g.ClaimOnce(ctx, "n", "a", now.Add(time.Minute)); err != nil {
-		t.Fatal(err)
-	}
-	if err := g.ClaimOnce(ctx, "n", "a", now.Add(time.Minute)); !errors.Is(err, gatehouse.ErrAlreadyExists) {
-		t.Fatalf("replay: %v", err)
-	}
-	if err := g.ClaimOnce(ctx, "m", "a", now.Add(time.Minute)); err != nil {
-		t.Fatalf("another namespace: %v", err)
-	}
-	if err := g.ClaimOnce(ctx, "n", "b", now.Add(time.Minute)); !errors.Is(err, ErrReplayMemoryFull) {
-		t.Fatalf("full: %v", err)
-	}
-	now = now.Add(2 * time.Minute)
-	if err := g.ClaimOnce(ctx, "n", "a", now.Add(time.Minute)); err != nil {
-		t.Fatalf("after expiry: %v", err)
-	}
-}
-
 func TestTransportLeavesTheRequestAlone(t *testing.T) {
 	var got *http.Request
 	var gotBody string

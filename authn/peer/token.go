@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-authz/gatehouse"
+	"github.com/gatehouse-authz/gatehouse/internal/jws"
 )
 
 // Algorithm is the only JWS algorithm peer tokens may use (PR-11).
@@ -122,16 +123,11 @@ func Parse(token string) (*Token, error) {
 	if len(token) > MaxTokenBytes {
 		return nil, gatehouse.Refuse(gatehouse.ReasonCredentialTooLarge, "peer: token of %d bytes", len(token))
 	}
-	h, rest, ok1 := strings.Cut(token, ".")
-	p, s, ok2 := strings.Cut(rest, ".")
-	if !ok1 || !ok2 || strings.Contains(s, ".") {
-		return nil, malformed("not three dot-separated segments")
-	}
-	hb, err := b64.DecodeString(h)
+	jt, err := jws.Parse(token)
 	if err != nil {
-		return nil, malformed("header is not unpadded base64url")
+		return nil, malformed("%v", err)
 	}
-	header, err := object(hb)
+	header, err := object(jt.Header)
 	if err != nil {
 		return nil, malformed("header: %v", err)
 	}
@@ -162,19 +158,14 @@ func Parse(token string) (*Token, error) {
 			return nil, malformed("header parameter %.20q not allowed", name)
 		}
 	}
-	pb, err := b64.DecodeString(p)
-	if err != nil {
-		return nil, malformed("payload is not unpadded base64url")
+	if len(jt.Signature) != sha256.Size {
+		return nil, malformed("signature is not 32 bytes")
 	}
-	sig, err := b64.DecodeString(s)
-	if err != nil || len(sig) != sha256.Size {
-		return nil, malformed("signature is not 32 bytes of unpadded base64url")
-	}
-	payload, err := object(pb)
+	payload, err := object(jt.Payload)
 	if err != nil {
 		return nil, malformed("payload: %v", err)
 	}
-	t := &Token{signingInput: token[:len(h)+1+len(p)], sig: sig}
+	t := &Token{signingInput: jt.SigningInput, sig: jt.Signature}
 	c := &t.Claims
 	c.present = make(map[string]bool, len(payload))
 	for name, raw := range payload {

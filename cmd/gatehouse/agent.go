@@ -59,11 +59,9 @@ func agentDelete(ctx context.Context, env environment, st store.Store, args []st
 	if len(args) != 1 {
 		return fmt.Errorf("%w: agent delete AGENT", errUsage)
 	}
-	a, err := st.GetAgent(ctx, args[0])
+	a, err := provision.FindAgent(ctx, st, args[0])
 	if err != nil {
-		if a, err = st.GetAgentByName(ctx, args[0]); err != nil {
-			return fmt.Errorf("agent %q: %w", args[0], err)
-		}
+		return fmt.Errorf("agent %q: %w", args[0], err)
 	}
 	return st.DeleteAgent(ctx, a.ID)
 }

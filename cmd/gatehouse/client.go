@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
-	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -70,8 +68,8 @@ func clientCreate(ctx context.Context, env environment, st store.Store, args []s
 		return fmt.Errorf("%w: --client-id must not contain whitespace", errUsage)
 	}
 	var err error
-	if c.ResponseTypes, err = responseTypes(types); err != nil {
-		return err
+	if c.ResponseTypes, err = gatehouse.NormalizeResponseTypes(types); err != nil {
+		return fmt.Errorf("%w: -r/--response-type %v", errUsage, err)
 	}
 	if len(redirects) == 0 {
 		return fmt.Errorf("%w: -u/--redirect-uri: at least one redirect URI is required", errUsage)
@@ -82,7 +80,7 @@ func clientCreate(ctx context.Context, env environment, st store.Store, args []s
 		uris []string
 	}{{"-u/--redirect-uri", redirects}, {"-p/--post-logout-redirect-uri", logouts}} {
 		for _, u := range f.uris {
-			if err := checkURI(u, allowHTTP); err != nil {
+			if err := gatehouse.CheckRedirectURI(u, allowHTTP); err != nil {
 				return fmt.Errorf("%w: %s %q: %v", errUsage, f.flag, u, err)
 			}
 		}
@@ -123,64 +121,6 @@ func clientCreate(ctx context.Context, env environment, st store.Store, args []s
 		fmt.Fprintf(env.stdout, "client_secret=%s\n", *sec)
 	}
 	return nil
-}
-
-// responseTypes checks each -r value is a set of OAuth response type words;
-// none of them means code, the authorization code flow with PKCE.
-func responseTypes(types []string) ([]string, error) {
-	if len(types) == 0 {
-		return []string{"code"}, nil
-	}
-	out := make([]string, 0, len(types))
-	for _, t := range types {
-		words := strings.Fields(t)
-		if len(words) == 0 {
-			return nil, fmt.Errorf("%w: -r/--response-type: empty value", errUsage)
-		}
-		seen := map[string]bool{}
-		for _, w := range words {
-			switch w {
-			case "code", "id_token", "token", "none":
-			default:
-				return nil, fmt.Errorf("%w: -r/--response-type %q: %q is not one of code, id_token, token, none", errUsage, t, w)
-			}
-			if seen[w] {
-				return nil, fmt.Errorf("%w: -r/--response-type %q: %q repeated", errUsage, t, w)
-			}
-			seen[w] = true
-		}
-		if seen["none"] && len(words) > 1 {
-			return nil, fmt.Errorf("%w: -r/--response-type %q: none stands alone", errUsage, t)
-		}
-		norm := strings.Join(words, " ")
-		if !slices.Contains(out, norm) {
-			out = append(out, norm)
-		}
-	}
-	return out, nil
-}
-
-// checkURI enforces what the authorization server will compare against:
-// an absolute URI without fragment (RFC 6749 §3.1.2), over https unless
-// development explicitly allows http.
-func checkURI(raw string, allowHTTP bool) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return err
-	}
-	switch {
-	case !u.IsAbs() || u.Host == "":
-		return errors.New("must be an absolute URI")
-	case u.Fragment != "" || strings.Contains(raw, "#"):
-		return errors.New("must not have a fragment")
-	case u.Scheme == "https":
-		return nil
-	case u.Scheme == "http" && allowHTTP:
-		return nil
-	case u.Scheme == "http":
-		return errors.New("must use https (set AUTH_INSECURE_ALLOW_HTTP=true for development)")
-	}
-	return fmt.Errorf("scheme %q is not https", u.Scheme)
 }
 
 // insecureHTTP reads AUTH_INSECURE_ALLOW_HTTP with the values config accepts.

@@ -27,17 +27,16 @@ func runHealthcheck(ctx context.Context, env environment, args []string) error {
 	if u == "" {
 		addr, ok := env.lookup("HTTP_ADDR")
 		if !ok || addr == "" {
-			addr = ":8080"
+			addr = varDefault("HTTP_ADDR")
 		}
-		_, port, err := net.SplitHostPort(addr)
-		if err != nil || port == "" {
+		if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
 			return fmt.Errorf("HTTP_ADDR: must be host:port or :port, got %q", addr)
 		}
 		path := "/healthz"
 		if *ready {
 			path = "/readyz"
 		}
-		u = "http://" + net.JoinHostPort("127.0.0.1", port) + path
+		u = "http://" + reachable(addr) + path
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()

@@ -37,6 +37,7 @@ func TestHealthcheck(t *testing.T) {
 		output string
 	}{
 		{"healthz from HTTP_ADDR's port", map[string]string{"HTTP_ADDR": ":" + port}, nil, 0, "ok http://127.0.0.1:" + port + "/healthz"},
+		{"a named host is probed, not 127.0.0.1", map[string]string{"HTTP_ADDR": "localhost:" + port}, nil, 0, "ok http://localhost:" + port + "/healthz"},
 		{"readyz not ready fails", map[string]string{"HTTP_ADDR": ":" + port}, []string{"--ready"}, exitFailure, "status 503"},
 		{"explicit URL", nil, []string{"--url", srv.URL + "/healthz"}, 0, "ok"},
 		{"nothing listening fails", nil, []string{"--url", "http://" + closed + "/healthz"}, exitFailure, "probe"},

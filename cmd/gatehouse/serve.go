@@ -83,14 +83,28 @@ Try it (grpcurl: go install github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.4):
 	printDevLogin(w, cfg, a, httpAddr)
 }
 
-// reachable turns a wildcard listen address into one a local client can use.
+// reachable turns a listen address into one a local client can dial (the
+// banner's examples, the healthcheck's probe): a wildcard host becomes
+// 127.0.0.1, which a dual-stack wildcard answers too and which needs no
+// name resolution (the runtime image may have no hosts file); a named host
+// is kept, since only it answers.
 func reachable(addr string) string {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return addr
 	}
 	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
-		host = "localhost"
+		host = "127.0.0.1"
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// varDefault is the default of an environment variable of config.Vars.
+func varDefault(name string) string {
+	for _, v := range config.Vars {
+		if v.Name == name {
+			return v.Default
+		}
+	}
+	return ""
 }

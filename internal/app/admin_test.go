@@ -4,16 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"io/fs"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -92,28 +89,6 @@ func wantCode(t *testing.T, err error, code codes.Code, reason string) {
 		}
 	}
 	t.Fatalf("no ErrorInfo in %v", st.Details())
-}
-
-// rest performs one HTTP request with headers and returns status and body.
-func (g *gh) rest(method, path, body string, headers map[string]string) (int, string) {
-	g.t.Helper()
-	hr, err := http.NewRequest(method, g.base+path, strings.NewReader(body))
-	if err != nil {
-		g.t.Fatal(err)
-	}
-	if body != "" {
-		hr.Header.Set("Content-Type", "application/json")
-	}
-	for k, v := range headers {
-		hr.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(hr)
-	if err != nil {
-		g.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
 }
 
 func jsonField(t *testing.T, body, field string) any {
@@ -667,25 +642,7 @@ func TestAT12IssuedSecretsStoredAsDigests(t *testing.T) {
 // (a role and binding, a token issued and then revoked) are honoured by a
 // second replica on the same PostgreSQL.
 func TestRB14AdminAPIOnTwoReplicas(t *testing.T) {
-	dsn := testenv.PostgresDSN(t)
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		testenv.RequireServer(t, "PostgreSQL", err)
-	}
-	schema := fmt.Sprintf("gh_admin_replicas_%d", time.Now().UnixNano())
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-		conn.Close(context.Background())
-	})
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	url := dsn + sep + "search_path=" + schema
+	url := postgresSchemaURL(t, "gh_admin_replicas")
 	iss := testenv.NewIssuer(t)
 	policy := adminPolicyDir(t)
 	a := start(t, externalEnv(t, iss, "DATABASE_URL", url, "POLICY_DIR", policy), true)

@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/gatehouse-authz/gatehouse/internal/testenv"
 	"github.com/gatehouse-authz/gatehouse/provision"
 )
@@ -226,34 +224,6 @@ func TestAG04ReplayAcrossReplicasOnPostgres(t *testing.T) {
 	}
 	wantAgentDeny(t, a.decide(req{method: "GET", path: agentRoute, headers: bearer(tok)}), 401, "AGENT_JWT_ALREADY_USED")
 	wantAgentDeny(t, b.decide(req{method: "GET", path: agentRoute, headers: bearer(tok)}), 401, "AGENT_JWT_ALREADY_USED")
-}
-
-// postgresSchemaURL returns a DATABASE_URL selecting a fresh schema, dropped
-// at the end of the test; it skips (fails in CI) without PostgreSQL.
-func postgresSchemaURL(t *testing.T, prefix string) string {
-	t.Helper()
-	dsn := testenv.PostgresDSN(t)
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		if testenv.CI() {
-			t.Fatalf("PostgreSQL: %v", err)
-		}
-		t.Skipf("PostgreSQL unreachable: %v", err)
-	}
-	schema := fmt.Sprintf("%s_%d", prefix, time.Now().UnixNano())
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-		conn.Close(context.Background())
-	})
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	return dsn + sep + "search_path=" + schema
 }
 
 func TestAG05TypedFailures(t *testing.T) {

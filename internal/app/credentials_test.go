@@ -6,15 +6,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/gatehouse-authz/gatehouse"
 	"github.com/gatehouse-authz/gatehouse/config"
@@ -380,28 +377,8 @@ func TestRoleBindings(t *testing.T) {
 // schema: a binding made and a token revoked through one are honoured by the
 // other.
 func TestRB14ReplicasOnPostgres(t *testing.T) {
-	dsn := testenv.PostgresDSN(t)
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		if testenv.CI() {
-			t.Fatalf("PostgreSQL: %v", err)
-		}
-		t.Skipf("PostgreSQL unreachable: %v", err)
-	}
-	schema := fmt.Sprintf("gh_replicas_%d", time.Now().UnixNano())
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-		conn.Close(context.Background())
-	})
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	url := dsn + sep + "search_path=" + schema
+	url := postgresSchemaURL(t, "gh_replicas")
 	iss := testenv.NewIssuer(t)
 	a := start(t, externalEnv(t, iss, "DATABASE_URL", url), true)
 	b := start(t, externalEnv(t, iss, "DATABASE_URL", url), true)

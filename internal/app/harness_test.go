@@ -3,6 +3,7 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	"github.com/jackc/pgx/v5"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -248,12 +250,29 @@ func fromV1(resp *gatehousev1.CheckResponse) outcome {
 // httpDo performs a plain HTTP request against Gatehouse's HTTP listener.
 func (g *gh) httpDo(method, path, body string) (int, http.Header, string) {
 	g.t.Helper()
+	return g.httpDoWith(method, path, body, nil)
+}
+
+// rest performs one HTTP request with headers and returns status and body.
+func (g *gh) rest(method, path, body string, headers map[string]string) (int, string) {
+	g.t.Helper()
+	code, _, b := g.httpDoWith(method, path, body, headers)
+	return code, b
+}
+
+// httpDoWith performs an HTTP request with headers (a JSON body when not
+// empty) and returns status, response headers and body.
+func (g *gh) httpDoWith(method, path, body string, headers map[string]string) (int, http.Header, string) {
+	g.t.Helper()
 	hr, err := http.NewRequest(method, g.base+path, strings.NewReader(body))
 	if err != nil {
 		g.t.Fatal(err)
 	}
 	if body != "" {
 		hr.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range headers {
+		hr.Header.Set(k, v)
 	}
 	resp, err := http.DefaultClient.Do(hr)
 	if err != nil {
@@ -262,4 +281,27 @@ func (g *gh) httpDo(method, path, body string) (int, http.Header, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, resp.Header, string(b)
+}
+
+// postgresSchemaURL returns a DATABASE_URL selecting a fresh schema, dropped
+// at the end of the test; it skips (fails in CI) without PostgreSQL.
+func postgresSchemaURL(t *testing.T, prefix string) string {
+	t.Helper()
+	dsn := testenv.PostgresDSN(t)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	testenv.RequireServer(t, "PostgreSQL", err)
+	schema := fmt.Sprintf("%s_%d", prefix, time.Now().UnixNano())
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+		conn.Close(context.Background())
+	})
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	return dsn + sep + "search_path=" + schema
 }

@@ -56,7 +56,7 @@ func (a *App) peerAuth(ctx context.Context) (*peer.Authenticator, error) {
 // synchronize routes; another list replaces them. With the default list the
 // engine serves unwrapped (no work on the hot path).
 func peerPolicy(p decision.Policy, routes []string) decision.Policy {
-	if slices.Equal(routes, config.DefaultPeerRoutes) {
+	if slices.Equal(routes, config.DefaultPeerRoutes()) {
 		return p
 	}
 	paths := make(map[string]bool, len(routes))

@@ -16,7 +16,6 @@ import (
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/gatehouse-authz/gatehouse/authn/peer"
 	"github.com/gatehouse-authz/gatehouse/config"
@@ -271,30 +270,10 @@ func TestPR09ShortLivedSingleUseTokens(t *testing.T) {
 // TestPR09ReplayAcrossReplicasOnPostgres: a token accepted by one replica is
 // refused by another sharing the PostgreSQL store.
 func TestPR09ReplayAcrossReplicasOnPostgres(t *testing.T) {
-	dsn := testenv.PostgresDSN(t)
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		if testenv.CI() {
-			t.Fatalf("PostgreSQL: %v", err)
-		}
-		t.Skipf("PostgreSQL unreachable: %v", err)
-	}
-	schema := fmt.Sprintf("gh_peer_%d", time.Now().UnixNano())
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-		conn.Close(context.Background())
-	})
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
+	url := postgresSchemaURL(t, "gh_peer")
 	iss := testenv.NewIssuer(t)
 	env := func() map[string]string {
-		return externalEnv(t, iss, "DATABASE_URL", dsn+sep+"search_path="+schema,
+		return externalEnv(t, iss, "DATABASE_URL", url,
 			"PEER_SECRET", peerSecret, "PEERS", "127.0.0.2=node-b", "HOST_ID", "node-a")
 	}
 	a := start(t, env(), true)

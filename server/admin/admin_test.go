@@ -239,7 +239,7 @@ func TestAuthorizerInterceptor(t *testing.T) {
 			}
 		})
 	}
-	if !slices.Contains(admin.DefaultSkip, gatehousev1.AuthService_Check_FullMethodName) {
+	if !slices.Contains(admin.DefaultSkip(), gatehousev1.AuthService_Check_FullMethodName) {
 		t.Fatal("Check must be skipped")
 	}
 }

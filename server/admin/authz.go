@@ -31,13 +31,16 @@ const ErrorDomain = "gatehouse.authz"
 // API. Envoy's ext_authz, health and reflection are not ours to guard.
 const servicePrefix = "/gatehouse.v1."
 
-// DefaultSkip lists the gatehouse.v1 methods that are not authorized by the
-// policy: Check (the hot path, which decides on its own input) and the calls
-// that establish a credential (Login, Refresh, agent provisioning).
-var DefaultSkip = []string{
-	gatehousev1.AuthService_Check_FullMethodName,
-	"/gatehouse.v1.AuthService/Login",
-	"/gatehouse.v1.AuthService/Refresh",
+// DefaultSkip returns the gatehouse.v1 methods that are not authorized by
+// the policy: Check (the hot path, which decides on its own input) and the
+// calls that establish a credential (Login, Refresh). A function, not a
+// variable: no caller can widen the list for everyone.
+func DefaultSkip() []string {
+	return []string{
+		gatehousev1.AuthService_Check_FullMethodName,
+		"/gatehouse.v1.AuthService/Login",
+		"/gatehouse.v1.AuthService/Refresh",
+	}
 }
 
 // targetUser names the user a token call is about, so the policy can decide
@@ -64,7 +67,7 @@ type Authorizer struct {
 // undecided (DefaultSkip when none are given).
 func NewAuthorizer(d Decider, skip ...string) *Authorizer {
 	if len(skip) == 0 {
-		skip = DefaultSkip
+		skip = DefaultSkip()
 	}
 	a := &Authorizer{decider: d, skip: make(map[string]bool, len(skip))}
 	for _, m := range skip {
@@ -81,8 +84,7 @@ func (a *Authorizer) Unary(ctx context.Context, req any, info *grpc.UnaryServerI
 	if !a.guards(info.FullMethod) {
 		return handler(ctx, req)
 	}
-	ctx, err := a.authorize(ctx, info.FullMethod, req)
-	if err != nil {
+	if err := a.authorize(ctx, info.FullMethod, req); err != nil {
 		return nil, err
 	}
 	return handler(ctx, req)
@@ -94,7 +96,7 @@ func (a *Authorizer) Stream(srv any, ss grpc.ServerStream, info *grpc.StreamServ
 	if !a.guards(info.FullMethod) {
 		return handler(srv, ss)
 	}
-	if _, err := a.authorize(ss.Context(), info.FullMethod, nil); err != nil {
+	if err := a.authorize(ss.Context(), info.FullMethod, nil); err != nil {
 		return err
 	}
 	return handler(srv, ss)
@@ -102,14 +104,6 @@ func (a *Authorizer) Stream(srv any, ss grpc.ServerStream, info *grpc.StreamServ
 
 func (a *Authorizer) guards(method string) bool {
 	return strings.HasPrefix(method, servicePrefix) && !a.skip[method]
-}
-
-type decisionKey struct{}
-
-// DecisionFrom returns the allow decision of the current call, if any.
-func DecisionFrom(ctx context.Context) (gatehouse.Decision, bool) {
-	d, ok := ctx.Value(decisionKey{}).(gatehouse.Decision)
-	return d, ok
 }
 
 // DecisionPath is the request path the policy decides a call as: the full
@@ -123,7 +117,7 @@ func DecisionPath(method string, req any) string {
 	return method
 }
 
-func (a *Authorizer) authorize(ctx context.Context, method string, req any) (context.Context, error) {
+func (a *Authorizer) authorize(ctx context.Context, method string, req any) error {
 	md, _ := metadata.FromIncomingContext(ctx)
 	headers := make(map[string]string, 1)
 	// Only the Authorization metadata is a credential. The gateway forwards
@@ -147,9 +141,9 @@ func (a *Authorizer) authorize(ctx context.Context, method string, req any) (con
 	}
 	d := a.decider.Decide(ctx, r)
 	if d.Allow {
-		return context.WithValue(ctx, decisionKey{}, d), nil
+		return nil
 	}
-	return ctx, DenyError(&d)
+	return DenyError(&d)
 }
 
 // DenyError turns a deny decision into a gRPC status: UNAUTHENTICATED for

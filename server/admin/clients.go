@@ -2,10 +2,7 @@ package admin
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/url"
-	"slices"
 	"strings"
 
 	"google.golang.org/grpc/codes"
@@ -50,8 +47,8 @@ func (s *Service) CreateClient(ctx context.Context, in *gatehousev1.CreateClient
 		return nil, invalid("client_id", "client_id must not contain whitespace")
 	}
 	var err error
-	if c.ResponseTypes, err = responseTypes(in.GetResponseTypes()); err != nil {
-		return nil, err
+	if c.ResponseTypes, err = gatehouse.NormalizeResponseTypes(in.GetResponseTypes()); err != nil {
+		return nil, invalid("response_types", "%v", err)
 	}
 	if len(in.GetRedirectUris()) == 0 {
 		return nil, invalid("redirect_uris", "at least one redirect URI is required")
@@ -61,7 +58,7 @@ func (s *Service) CreateClient(ctx context.Context, in *gatehousev1.CreateClient
 		uris  []string
 	}{{"redirect_uris", in.GetRedirectUris()}, {"post_logout_redirect_uris", in.GetPostLogoutRedirectUris()}} {
 		for _, u := range f.uris {
-			if err := checkURI(u, s.opts.AllowInsecureHTTP); err != nil {
+			if err := gatehouse.CheckRedirectURI(u, s.opts.AllowInsecureHTTP); err != nil {
 				return nil, invalid(f.field, "%q: %v", u, err)
 			}
 		}
@@ -129,60 +126,4 @@ func (s *Service) DeleteClient(ctx context.Context, in *gatehousev1.DeleteClient
 		return nil, s.storeError(ctx, err, fmt.Sprintf("client %q", in.GetClientId()))
 	}
 	return &gatehousev1.DeleteClientResponse{}, nil
-}
-
-// responseTypes checks each value is a set of OAuth response type words;
-// none means code. (The same rules as the CLI's -r.)
-func responseTypes(types []string) ([]string, error) {
-	if len(types) == 0 {
-		return []string{"code"}, nil
-	}
-	out := make([]string, 0, len(types))
-	for _, t := range types {
-		words := strings.Fields(t)
-		if len(words) == 0 {
-			return nil, invalid("response_types", "empty response type")
-		}
-		seen := map[string]bool{}
-		for _, w := range words {
-			switch w {
-			case "code", "id_token", "token", "none":
-			default:
-				return nil, invalid("response_types", "%q: %q is not one of code, id_token, token, none", t, w)
-			}
-			if seen[w] {
-				return nil, invalid("response_types", "%q: %q repeated", t, w)
-			}
-			seen[w] = true
-		}
-		if seen["none"] && len(words) > 1 {
-			return nil, invalid("response_types", "%q: none stands alone", t)
-		}
-		norm := strings.Join(words, " ")
-		if !slices.Contains(out, norm) {
-			out = append(out, norm)
-		}
-	}
-	return out, nil
-}
-
-// checkURI: absolute, no fragment (RFC 6749 §3.1.2), https unless allowHTTP.
-func checkURI(raw string, allowHTTP bool) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return errors.New("not a URI")
-	}
-	switch {
-	case !u.IsAbs() || u.Host == "":
-		return errors.New("must be an absolute URI")
-	case u.Fragment != "" || strings.Contains(raw, "#"):
-		return errors.New("must not have a fragment")
-	case u.Scheme == "https":
-		return nil
-	case u.Scheme == "http" && allowHTTP:
-		return nil
-	case u.Scheme == "http":
-		return errors.New("must use https (AUTH_INSECURE_ALLOW_HTTP allows http for development)")
-	}
-	return fmt.Errorf("scheme %q is not https", u.Scheme)
 }

@@ -46,7 +46,7 @@ func NewController(svc *Service, d Decider) *Controller {
 func (c *Controller) Register(mux *http.ServeMux) {
 	for _, r := range []struct {
 		pattern string
-		h       http.HandlerFunc
+		h       endpoint
 	}{
 		{"GET /api/v3/roles", c.listRoles},
 		{"POST /api/v3/roles", c.createRole},
@@ -63,9 +63,14 @@ func (c *Controller) Register(mux *http.ServeMux) {
 	}
 }
 
+// endpoint answers an authorized request with a status and the value to
+// encode as its JSON body (no body for nil), or with an error that
+// writeError renders; the status and body are ignored with an error.
+type endpoint func(r *http.Request) (int, any, error)
+
 // authorized decides the HTTP request with the policy before h runs; a deny
 // is written exactly as the decision says (status, headers, body).
-func (c *Controller) authorized(h http.HandlerFunc) http.Handler {
+func (c *Controller) authorized(h endpoint) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		d := c.decider.Decide(r.Context(), fromHTTP(r))
 		if !d.Allow {
@@ -78,7 +83,14 @@ func (c *Controller) authorized(h http.HandlerFunc) http.Handler {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
-		h(w, r)
+		switch code, body, err := h(r); {
+		case err != nil:
+			writeError(w, err)
+		case body == nil:
+			w.WriteHeader(code)
+		default:
+			writeJSON(w, code, body)
+		}
 	})
 }
 
@@ -201,6 +213,15 @@ func decode(r *http.Request, v any) error {
 	return nil
 }
 
+// decodeChecked decodes a role or binding body and checks it against the
+// Controller's schema, for a create (name required) or an update.
+func decodeChecked(r *http.Request, b interface{ check(create bool) error }, create bool) error {
+	if err := decode(r, b); err != nil {
+		return err
+	}
+	return b.check(create)
+}
+
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
@@ -288,136 +309,82 @@ func deref(s *string) string {
 
 // --- roles ---
 
-func (c *Controller) listRoles(w http.ResponseWriter, r *http.Request) {
+func (c *Controller) listRoles(r *http.Request) (int, any, error) {
 	rs, err := c.svc.ListRoleRecords(r.Context())
 	if err != nil {
-		writeError(w, err)
-		return
+		return 0, nil, err
 	}
 	out := make([]roleJSON, 0, len(rs))
 	for _, role := range rs {
 		out = append(out, roleOut(role))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"roles": out})
+	return http.StatusOK, map[string]any{"roles": out}, nil
 }
 
-func (c *Controller) createRole(w http.ResponseWriter, r *http.Request) {
+func (c *Controller) createRole(r *http.Request) (int, any, error) {
 	var b roleBody
-	if err := decode(r, &b); err != nil {
-		writeError(w, err)
-		return
-	}
-	if err := b.check(true); err != nil {
-		writeError(w, err)
-		return
+	if err := decodeChecked(r, &b, true); err != nil {
+		return 0, nil, err
 	}
 	role, err := c.svc.CreateRoleRecord(r.Context(), gatehouse.Role{Name: *b.Name, Rules: b.rules()})
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, map[string]any{"role": roleOut(role)})
+	return http.StatusCreated, map[string]any{"role": roleOut(role)}, err
 }
 
-func (c *Controller) getRole(w http.ResponseWriter, r *http.Request) {
+func (c *Controller) getRole(r *http.Request) (int, any, error) {
 	role, err := c.svc.GetRoleRecord(r.Context(), r.PathValue("name"))
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"role": roleOut(role)})
+	return http.StatusOK, map[string]any{"role": roleOut(role)}, err
 }
 
-func (c *Controller) updateRole(w http.ResponseWriter, r *http.Request) {
+func (c *Controller) updateRole(r *http.Request) (int, any, error) {
 	var b roleBody
-	if err := decode(r, &b); err != nil {
-		writeError(w, err)
-		return
-	}
-	if err := b.check(false); err != nil {
-		writeError(w, err)
-		return
+	if err := decodeChecked(r, &b, false); err != nil {
+		return 0, nil, err
 	}
 	role, err := c.svc.UpdateRoleRecord(r.Context(), r.PathValue("name"), deref(b.Name), b.rules())
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"role": roleOut(role)})
+	return http.StatusOK, map[string]any{"role": roleOut(role)}, err
 }
 
-func (c *Controller) deleteRole(w http.ResponseWriter, r *http.Request) {
-	if err := c.svc.DeleteRoleRecord(r.Context(), r.PathValue("name")); err != nil {
-		writeError(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+func (c *Controller) deleteRole(r *http.Request) (int, any, error) {
+	return http.StatusNoContent, nil, c.svc.DeleteRoleRecord(r.Context(), r.PathValue("name"))
 }
 
 // --- role bindings ---
 
-func (c *Controller) listBindings(w http.ResponseWriter, r *http.Request) {
+func (c *Controller) listBindings(r *http.Request) (int, any, error) {
 	bs, err := c.svc.ListBindingRecords(r.Context())
 	if err != nil {
-		writeError(w, err)
-		return
+		return 0, nil, err
 	}
 	out := make([]bindingJSON, 0, len(bs))
 	for _, b := range bs {
 		out = append(out, bindingOut(b))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"bindings": out})
+	return http.StatusOK, map[string]any{"bindings": out}, nil
 }
 
-func (c *Controller) createBinding(w http.ResponseWriter, r *http.Request) {
+func (c *Controller) createBinding(r *http.Request) (int, any, error) {
 	var b bindingBody
-	if err := decode(r, &b); err != nil {
-		writeError(w, err)
-		return
-	}
-	if err := b.check(true); err != nil {
-		writeError(w, err)
-		return
+	if err := decodeChecked(r, &b, true); err != nil {
+		return 0, nil, err
 	}
 	out, err := c.svc.CreateBindingRecord(r.Context(), gatehouse.RoleBinding{Name: *b.Name, Subjects: b.subjects(), RoleRef: b.RoleRef.Name})
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, map[string]any{"binding": bindingOut(out)})
+	return http.StatusCreated, map[string]any{"binding": bindingOut(out)}, err
 }
 
-func (c *Controller) getBinding(w http.ResponseWriter, r *http.Request) {
+func (c *Controller) getBinding(r *http.Request) (int, any, error) {
 	b, err := c.svc.GetBindingRecord(r.Context(), r.PathValue("name"))
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"binding": bindingOut(b)})
+	return http.StatusOK, map[string]any{"binding": bindingOut(b)}, err
 }
 
-func (c *Controller) updateBinding(w http.ResponseWriter, r *http.Request) {
+func (c *Controller) updateBinding(r *http.Request) (int, any, error) {
 	var b bindingBody
-	if err := decode(r, &b); err != nil {
-		writeError(w, err)
-		return
-	}
-	if err := b.check(false); err != nil {
-		writeError(w, err)
-		return
+	if err := decodeChecked(r, &b, false); err != nil {
+		return 0, nil, err
 	}
 	out, err := c.svc.UpdateBindingRecord(r.Context(), r.PathValue("name"), deref(b.Name), b.subjects(), b.RoleRef.Name)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"binding": bindingOut(out)})
+	return http.StatusOK, map[string]any{"binding": bindingOut(out)}, err
 }
 
-func (c *Controller) deleteBinding(w http.ResponseWriter, r *http.Request) {
-	if err := c.svc.DeleteBindingRecord(r.Context(), r.PathValue("name")); err != nil {
-		writeError(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+func (c *Controller) deleteBinding(r *http.Request) (int, any, error) {
+	return http.StatusNoContent, nil, c.svc.DeleteBindingRecord(r.Context(), r.PathValue("name"))
 }

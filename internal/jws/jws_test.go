@@ -1,0 +1,43 @@
+package jws
+
+import (
+	"bytes"
+	"testing"
+)
+
+func TestParse(t *testing.T) {
+	for _, tc := range []struct {
+		name, tok string
+		ok        bool
+	}{
+		{"three segments", "eyJ9.e30.c2ln", true},
+		{"empty signature (alg none is the caller's to refuse)", "eyJ9.e30.", true},
+		{"two segments", "eyJ9.e30", false},
+		{"four segments", "eyJ9.e30.c2ln.x", false},
+		{"five segments (JWE shape)", "eyJ9..e30.c2ln.x", false},
+		{"empty header", ".e30.c2ln", false},
+		{"empty payload", "eyJ9..c2ln", false},
+		{"padding", "eyJ9.e30=.c2ln", false},
+		{"line break, which base64 alone would skip", "eyJ9.e3\n0.c2ln", false},
+		{"standard alphabet", "eyJ9.e30.c2l+", false},
+		{"not base64 at all", "eyJ9.e.c2ln", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse(tc.tok)
+			if (err == nil) != tc.ok {
+				t.Fatalf("Parse(%q) error %v, want ok=%v", tc.tok, err, tc.ok)
+			}
+			if tc.ok && (c.SigningInput+"." != tc.tok[:len(c.SigningInput)+1] || !bytes.Equal(c.Payload, []byte("{}"))) {
+				t.Fatalf("Parse(%q) = %+v", tc.tok, c)
+			}
+		})
+	}
+}
+
+func TestIsObject(t *testing.T) {
+	for in, want := range map[string]bool{`{}`: true, " \n\t{": true, `null`: false, `[]`: false, ``: false, `  `: false} {
+		if got := IsObject([]byte(in)); got != want {
+			t.Errorf("IsObject(%q) = %v", in, got)
+		}
+	}
+}
