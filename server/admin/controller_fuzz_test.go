@@ -132,3 +132,35 @@ func FuzzControllerBodies(f *testing.F) {
 		}
 	})
 }
+
+// Field names match exactly and once: encoding/json alone would take
+// "Name" for "name" and let a repeated name win last, so a body would name
+// a different record than a case-sensitive reader of it sees.
+func TestControllerRefusesCaseVariantAndDuplicateFields(t *testing.T) {
+	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "gatehouse.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	mux := http.NewServeMux()
+	admin.NewController(admin.New(admin.Options{Store: st}), allowAll{}).Register(mux)
+	rules := `"rules":[{"apiGroups":["*"],"resources":["agents"],"verbs":["get"]}]`
+	for _, tt := range []struct{ path, body, msg string }{
+		{"/api/v3/roles", `{"name":"a","Name":"b",` + rules + `}`, `Unknown field \"Name\"`},
+		{"/api/v3/roles", `{"name":"a","name":"b",` + rules + `}`, `Duplicate field \"name\"`},
+		{"/api/v3/roles", `{"name":"a","rules":[{"apiGroups":["*"],"resources":["agents"],"VERBS":["get"]}]}`, `Unknown field \"VERBS\"`},
+		{"/api/v3/rolebindings", `{"name":"b","roleRef":{"kind":"Role","name":"x","name":"y"},"subjects":[{"kind":"User","name":"u"}]}`, `Duplicate field \"name\"`},
+	} {
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, httptest.NewRequest("POST", tt.path, strings.NewReader(tt.body)))
+		if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), `"name":"ValidationError"`) || !strings.Contains(w.Body.String(), tt.msg) {
+			t.Errorf("%s %s: %d %s, want 400 ValidationError %s", tt.path, tt.body, w.Code, w.Body, tt.msg)
+		}
+	}
+	// The exact spelling still works.
+	w := httptest.NewRecorder()
+	mux.ServeHTTP(w, httptest.NewRequest("POST", "/api/v3/roles", strings.NewReader(`{"name":"a","kind":"Role",`+rules+`}`)))
+	if w.Code != http.StatusCreated {
+		t.Fatalf("exact body: %d %s", w.Code, w.Body)
+	}
+}
