@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -100,9 +101,14 @@ func FuzzLoginBodies(f *testing.F) {
 		}
 		body := prefix + secret + suffix
 		w := httptest.NewRecorder()
-		r := httptest.NewRequest("POST", path, strings.NewReader(body))
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		r := httptest.NewRequestWithContext(ctx, "POST", path, strings.NewReader(body))
 		r.Header.Set("Content-Type", "application/json")
 		h.ServeHTTP(w, r)
+		if ctx.Err() != nil {
+			t.Fatalf("%s %q: no answer within 5s: %d %s", path, body, w.Code, w.Body)
+		}
 		out := w.Body.String()
 		var env struct{ Name, Message string }
 		switch w.Code {
