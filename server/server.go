@@ -164,6 +164,8 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", limitBody(gw, 1<<20))
+	// CheckRequest.body (up to 1 MiB) arrives base64-encoded in the JSON.
+	mux.Handle("/v1/check", limitBody(gw, 2<<20))
 	// The Controller's user routes (gatehouse.v1.AuthService over the gateway).
 	for _, p := range []string{"/api/v3/user/login", "/api/v3/user/refresh", "/api/v3/user/profile"} {
 		mux.Handle(p, limitBody(gw, 1<<20))

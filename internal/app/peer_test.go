@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,10 +17,15 @@ import (
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/gatehouse-authz/gatehouse/authn/peer"
 	"github.com/gatehouse-authz/gatehouse/config"
 	"github.com/gatehouse-authz/gatehouse/internal/testenv"
+	gatehousev1 "github.com/gatehouse-authz/gatehouse/proto/gatehouse/v1"
+	"github.com/gatehouse-authz/gatehouse/server/grpcapi"
 )
 
 // Secrets of the peer tests (at least 32 bytes each).
@@ -578,5 +584,130 @@ func TestPR01UnmodifiedHORAOSenderBehindAnInsecureSwitch(t *testing.T) {
 	wantReason(t, f.g.decide(syncReq("127.0.0.2", rawHS256(peerSecret, hs256Header, fmt.Sprintf(`{"peer":"node-b","exp":%d}`, time.Now().Unix()+60)))), 401, "TOKEN_CLAIM_MISSING")
 	if !strings.Contains(f.g.logs.String(), "PEER_INSECURE_ACCEPT_REPLAYABLE_TOKENS") {
 		t.Fatal("no warning in the log")
+	}
+}
+
+// v1Transport plays a service that asks the gatehouse.v1 door for itself:
+// each HTTP request becomes a CheckRequest with the body, sent over gRPC or,
+// when rest is set, as POST /v1/check JSON. It answers with the decision's
+// status.
+type v1Transport struct {
+	g      *gh
+	source string
+	rest   bool
+	edit   func(cr *gatehousev1.CheckRequest)
+	last   outcome
+}
+
+func (v *v1Transport) RoundTrip(r *http.Request) (*http.Response, error) {
+	var body []byte
+	if r.Body != nil {
+		var err error
+		if body, err = io.ReadAll(r.Body); err != nil {
+			return nil, err
+		}
+		r.Body.Close()
+	}
+	h := map[string]string{}
+	for k, vs := range r.Header {
+		h[k] = strings.Join(vs, ", ")
+	}
+	cr := &gatehousev1.CheckRequest{Method: r.Method, Path: r.URL.RequestURI(), Host: r.Host, Headers: h, SourceAddress: v.source, Body: body}
+	if v.edit != nil {
+		v.edit(cr)
+	}
+	resp, err := v.check(r.Context(), cr)
+	if err != nil {
+		return nil, err
+	}
+	v.last = fromV1(resp)
+	return &http.Response{StatusCode: v.last.status, Body: io.NopCloser(strings.NewReader(v.last.body)), Request: r, Header: http.Header{}}, nil
+}
+
+// check asks the door over gRPC or REST; a REST refusal is an error
+// carrying its status and body.
+func (v *v1Transport) check(ctx context.Context, cr *gatehousev1.CheckRequest) (*gatehousev1.CheckResponse, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if !v.rest {
+		return v.g.v1.Check(ctx, cr)
+	}
+	in, err := protojson.Marshal(cr)
+	if err != nil {
+		return nil, err
+	}
+	hr, err := http.NewRequestWithContext(ctx, "POST", v.g.base+"/v1/check", bytes.NewReader(in))
+	if err != nil {
+		return nil, err
+	}
+	hr.Header.Set("Content-Type", "application/json")
+	hresp, err := http.DefaultClient.Do(hr)
+	if err != nil {
+		return nil, err
+	}
+	defer hresp.Body.Close()
+	out, err := io.ReadAll(hresp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if hresp.StatusCode != 200 {
+		return nil, fmt.Errorf("REST %d: %s", hresp.StatusCode, out)
+	}
+	var resp gatehousev1.CheckResponse
+	if err := protojson.Unmarshal(out, &resp); err != nil {
+		return nil, err
+	}
+	return &resp, nil
+}
+
+// A peer-signed request with a body verifies through the gatehouse.v1 door
+// too (CheckRequest.body), over gRPC and REST; a body changed on the way is
+// PEER_REQUEST_MISMATCH, and a body over 1 MiB is a malformed call.
+func TestPeerSignedRequestsThroughGatehouseV1(t *testing.T) {
+	f := peerFixture(t, "PEER_REQUIRE_SIGNED_REQUESTS", "true")
+	b := signer(t, peerSecret, "node-b")
+	big := bytes.Repeat([]byte("0123456789abcdef"), grpcapi.MaxBody/16) // exactly the cap
+	for _, rest := range []bool{false, true} {
+		t.Run(map[bool]string{false: "gRPC", true: "REST"}[rest], func(t *testing.T) {
+			door := &v1Transport{g: f.g, source: "127.0.0.2", rest: rest}
+			client := &http.Client{Transport: &peer.Transport{Signer: b, SignRequests: true, Base: door}}
+			post := func(target string, body []byte) int {
+				t.Helper()
+				resp, err := client.Post("http://api.example"+target, "application/json", bytes.NewReader(body))
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				return resp.StatusCode
+			}
+			for name, body := range map[string][]byte{"body": []byte(`"{\"infrastructure\":[]}"`), "1 MiB body": big, "no body": nil} {
+				if st := post("/synchronize?full=1", body); st != 200 || door.last.subject != "node-b" {
+					t.Fatalf("signed request with %s: %d %+v", name, st, door.last)
+				}
+			}
+
+			for name, edit := range map[string]func(cr *gatehousev1.CheckRequest){
+				"other body":   func(cr *gatehousev1.CheckRequest) { cr.Body = []byte(`"{}"`) },
+				"body missing": func(cr *gatehousev1.CheckRequest) { cr.Body = nil },
+				"other query":  func(cr *gatehousev1.CheckRequest) { cr.Path = "/synchronize" },
+			} {
+				door.edit = edit
+				if st := post("/synchronize?full=1", []byte(`"{\"infrastructure\":[]}"`)); st != 401 || door.last.reason != "PEER_REQUEST_MISMATCH" {
+					t.Errorf("%s: %d %s, want 401 PEER_REQUEST_MISMATCH", name, st, door.last.reason)
+				}
+			}
+
+			// Over the cap: INVALID_ARGUMENT (REST 400), not a decision.
+			door.edit = func(cr *gatehousev1.CheckRequest) { cr.Body = append(big, 'x') }
+			_, err := client.Post("http://api.example/synchronize", "application/json", strings.NewReader("x"))
+			switch {
+			case err == nil:
+				t.Fatal("a body over 1 MiB was decided")
+			case !rest && status.Code(errors.Unwrap(err)) != codes.InvalidArgument:
+				t.Fatalf("oversized body over gRPC: %v", err)
+			case rest && (!strings.Contains(err.Error(), "REST 400") || !strings.Contains(err.Error(), `"name":"ValidationError"`)):
+				t.Fatalf("oversized body over REST: %v", err)
+			}
+		})
 	}
 }

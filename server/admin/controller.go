@@ -1,12 +1,14 @@
 package admin
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"reflect"
 	"strings"
 	"time"
 
@@ -194,14 +196,26 @@ type errValidation string
 
 func (e errValidation) Error() string { return string(e) }
 
+// decode reads a request body into v, refusing what the Controller's
+// schema (additionalProperties: false) refuses. encoding/json matches field
+// names case-insensitively and lets a repeated name win last, so
+// {"name":"a","Name":"b"} would name the record "b" while a case-sensitive
+// reader of the same body sees "a": exactKeys refuses both first.
 func decode(r *http.Request, v any) error {
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	data, err := io.ReadAll(r.Body)
+	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return errValidation("Request body is too large")
 		}
+		return errValidation("Invalid JSON body")
+	}
+	if err := exactKeys(data, reflect.TypeOf(v)); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
 		if strings.HasPrefix(err.Error(), "json: unknown field ") {
 			return errValidation("Unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field "))
 		}
@@ -220,6 +234,81 @@ func decodeChecked(r *http.Request, b interface{ check(create bool) error }, cre
 		return err
 	}
 	return b.check(create)
+}
+
+// exactKeys walks the JSON tokens of data and refuses an object key that is
+// not spelled exactly as a json field name of t (or of a type nested in t),
+// and a key repeated in one object. Together with DisallowUnknownFields
+// (which checks each key against its own level, case-insensitively) this
+// makes field matching exact: no two field names of the body types differ
+// in case only. Malformed JSON is left to the decoder.
+func exactKeys(data []byte, t reflect.Type) error {
+	names := map[string]bool{}
+	jsonNames(t, names, map[reflect.Type]bool{})
+	type frame struct {
+		object, wantKey bool
+		keys            map[string]bool
+	}
+	var stack []*frame
+	valueDone := func() {
+		if n := len(stack); n > 0 && stack[n-1].object {
+			stack[n-1].wantKey = true
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil // EOF, or malformed: the decoder reports it
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{object: true, wantKey: true, keys: map[string]bool{}})
+			continue
+		case json.Delim('['):
+			stack = append(stack, &frame{})
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			if len(stack) > 0 {
+				stack = stack[:len(stack)-1]
+			}
+			valueDone()
+			continue
+		}
+		if n := len(stack); n > 0 && stack[n-1].object && stack[n-1].wantKey {
+			key, _ := tok.(string)
+			top := stack[n-1]
+			switch {
+			case !names[key]:
+				return errValidation(fmt.Sprintf("Unknown field %q", key))
+			case top.keys[key]:
+				return errValidation(fmt.Sprintf("Duplicate field %q", key))
+			}
+			top.keys[key], top.wantKey = true, false
+			continue
+		}
+		valueDone()
+	}
+}
+
+// jsonNames adds the json field names of t and of the types it contains.
+func jsonNames(t reflect.Type, into map[string]bool, seen map[reflect.Type]bool) {
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct || seen[t] {
+		return
+	}
+	seen[t] = true
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "" {
+			name = f.Name
+		}
+		into[name] = true
+		jsonNames(f.Type, into, seen)
+	}
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

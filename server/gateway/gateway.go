@@ -5,9 +5,11 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -23,12 +25,12 @@ import (
 // New returns the REST handler for every gatehouse.v1 service over conn.
 func New(ctx context.Context, conn *grpc.ClientConn) (http.Handler, error) {
 	mux := runtime.NewServeMux(
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, strictJSON{&runtime.JSONPb{
 			// camelCase names and zero values present: the Controller's shapes,
 			// and "allowed": false must be visible.
 			MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: true},
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: true},
-		}),
+		}}),
 		runtime.WithErrorHandler(errorHandler),
 	)
 	if err := gatehousev1.RegisterAuthServiceHandler(ctx, mux, conn); err != nil {
@@ -121,4 +123,30 @@ func writeEnvelope(w http.ResponseWriter, code int, env Envelope) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(env) // the client may be gone; nothing to do
+}
+
+// ErrInvalidBody is a request body that is not one JSON value of the
+// route's shape. Its message never quotes the body: the decoder's own
+// errors did ("invalid value for string field password: 12345678").
+var ErrInvalidBody = errors.New("Invalid JSON body")
+
+// strictJSON decodes request bodies as exactly one JSON value (the gateway
+// alone decoded the first value and ignored what followed it) and reports a
+// malformed body as ErrInvalidBody.
+type strictJSON struct{ *runtime.JSONPb }
+
+func (m strictJSON) NewDecoder(r io.Reader) runtime.Decoder {
+	return runtime.DecoderFunc(func(v any) error {
+		data, err := io.ReadAll(r)
+		if err != nil {
+			return err // http.MaxBytesError: "request body too large"
+		}
+		if len(bytes.TrimSpace(data)) == 0 {
+			return io.EOF // no body: the gateway decodes nothing
+		}
+		if !json.Valid(data) || m.JSONPb.NewDecoder(bytes.NewReader(data)).Decode(v) != nil {
+			return ErrInvalidBody
+		}
+		return nil
+	})
 }

@@ -42,6 +42,10 @@ func (s *AuthService) Check(ctx context.Context, in *gatehousev1.CheckRequest) (
 	return ToCheckResponse(&d), nil
 }
 
+// MaxBody is the largest request body a CheckRequest may carry, as Envoy's
+// with_request_body max_request_bytes would forward it (1 MiB).
+const MaxBody = 1 << 20
+
 // ToRequest converts a gatehouse.v1 CheckRequest.
 func ToRequest(in *gatehousev1.CheckRequest) (*gatehouse.Request, error) {
 	var bad []*errdetails.BadRequest_FieldViolation
@@ -50,6 +54,9 @@ func ToRequest(in *gatehousev1.CheckRequest) (*gatehouse.Request, error) {
 	}
 	if !strings.HasPrefix(in.GetPath(), "/") {
 		bad = append(bad, &errdetails.BadRequest_FieldViolation{Field: "path", Description: "required, starting with /"})
+	}
+	if len(in.GetBody()) > MaxBody {
+		bad = append(bad, &errdetails.BadRequest_FieldViolation{Field: "body", Description: "at most 1 MiB (1048576 bytes)"})
 	}
 	if len(bad) > 0 {
 		st, _ := status.New(codes.InvalidArgument, "invalid check request").WithDetails(&errdetails.BadRequest{FieldViolations: bad})
@@ -71,6 +78,7 @@ func ToRequest(in *gatehousev1.CheckRequest) (*gatehouse.Request, error) {
 		Host:     host,
 		Headers:  headers,
 		SourceIP: hostOnly(in.GetSourceAddress()),
+		Body:     in.GetBody(),
 	}, nil
 }
 

@@ -61,3 +61,37 @@ func TestToRequestJoinsNamesDifferingInCase(t *testing.T) {
 		}
 	}
 }
+
+// The body reaches the decision core unchanged (peer-signed requests bind
+// its SHA-256); a body over Envoy's 1 MiB cap is a malformed call.
+func TestToRequestBody(t *testing.T) {
+	for _, n := range []int{0, 1, MaxBody} {
+		body := make([]byte, n)
+		for i := range body {
+			body[i] = byte(i)
+		}
+		r, err := ToRequest(&gatehousev1.CheckRequest{Method: "POST", Path: "/synchronize", Body: body})
+		if err != nil {
+			t.Fatalf("%d bytes: %v", n, err)
+		}
+		if string(r.Body) != string(body) {
+			t.Fatalf("%d bytes: body changed", n)
+		}
+	}
+	_, err := ToRequest(&gatehousev1.CheckRequest{Method: "POST", Path: "/synchronize", Body: make([]byte, MaxBody+1)})
+	st, _ := status.FromError(err)
+	if st.Code() != codes.InvalidArgument {
+		t.Fatalf("oversized body: %v", err)
+	}
+	var fields []string
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, v := range br.GetFieldViolations() {
+				fields = append(fields, v.GetField())
+			}
+		}
+	}
+	if len(fields) != 1 || fields[0] != "body" {
+		t.Fatalf("field violations %v", fields)
+	}
+}

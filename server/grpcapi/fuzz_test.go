@@ -17,8 +17,9 @@ import (
 // call is InvalidArgument; a converted request holds the router's
 // invariants (upper-case method, a path starting with '/' without query or
 // fragment), lower-case header names, the authorization field over any
-// header, and is the same every time (header names differing in case only
-// must not make the result depend on map order). Seeds:
+// header, the body unchanged and within MaxBody, and is the same every time
+// (header names differing in case only must not make the result depend on
+// map order). Seeds:
 // testdata/fuzz/FuzzCheckRequest.
 func FuzzCheckRequest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -40,6 +41,8 @@ func FuzzCheckRequest(f *testing.F) {
 			t.Fatalf("path %q query %q", r.Path, r.Query)
 		case in.GetAuthorization() != "" && r.Headers["authorization"] != in.GetAuthorization():
 			t.Fatalf("authorization %q, field %q", r.Headers["authorization"], in.GetAuthorization())
+		case len(r.Body) > MaxBody || string(r.Body) != string(in.GetBody()):
+			t.Fatalf("body of %d bytes converted to %d bytes", len(in.GetBody()), len(r.Body))
 		}
 		for k := range r.Headers {
 			if k != strings.ToLower(k) {

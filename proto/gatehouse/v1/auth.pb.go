@@ -416,6 +416,12 @@ type CheckRequest struct {
 	Host string `protobuf:"bytes,5,opt,name=host,proto3" json:"host,omitempty"`
 	// Address of the client that sent the request (IP, optionally with port).
 	SourceAddress string `protobuf:"bytes,6,opt,name=source_address,json=sourceAddress,proto3" json:"source_address,omitempty"`
+	// The raw request body (base64 in JSON). Needed only for peer-signed
+	// requests, whose token binds the SHA-256 of the body (claim "hbs"); other
+	// requests may leave it empty. Capped like Envoy's with_request_body at
+	// 1 MiB (1048576 bytes): a larger body is refused with INVALID_ARGUMENT
+	// (REST: 400).
+	Body          []byte `protobuf:"bytes,7,opt,name=body,proto3" json:"body,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -490,6 +496,13 @@ func (x *CheckRequest) GetSourceAddress() string {
 		return x.SourceAddress
 	}
 	return ""
+}
+
+func (x *CheckRequest) GetBody() []byte {
+	if x != nil {
+		return x.Body
+	}
+	return nil
 }
 
 // CheckResponse is the decision.
@@ -649,14 +662,15 @@ const file_gatehouse_v1_auth_proto_rawDesc = "" +
 	"\x0eLogoutResponse\"\x13\n" +
 	"\x11GetProfileRequest\"G\n" +
 	"\x12GetProfileResponse\x121\n" +
-	"\aprofile\x18\x01 \x01(\v2\x17.google.protobuf.StructR\aprofile\"\x9a\x02\n" +
+	"\aprofile\x18\x01 \x01(\v2\x17.google.protobuf.StructR\aprofile\"\xae\x02\n" +
 	"\fCheckRequest\x12$\n" +
 	"\rauthorization\x18\x01 \x01(\tR\rauthorization\x12A\n" +
 	"\aheaders\x18\x02 \x03(\v2'.gatehouse.v1.CheckRequest.HeadersEntryR\aheaders\x12\x16\n" +
 	"\x06method\x18\x03 \x01(\tR\x06method\x12\x12\n" +
 	"\x04path\x18\x04 \x01(\tR\x04path\x12\x12\n" +
 	"\x04host\x18\x05 \x01(\tR\x04host\x12%\n" +
-	"\x0esource_address\x18\x06 \x01(\tR\rsourceAddress\x1a:\n" +
+	"\x0esource_address\x18\x06 \x01(\tR\rsourceAddress\x12\x12\n" +
+	"\x04body\x18\a \x01(\fR\x04body\x1a:\n" +
 	"\fHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xbb\x04\n" +
