@@ -117,8 +117,9 @@ func (a *allowing) Decide(context.Context, *gatehouse.Request) gatehouse.Decisio
 	return gatehouse.Decision{Allow: true, Status: 200, ID: "d"}
 }
 
-// TestPromise9_RESTBodyCapped: a REST body over 1 MiB is refused without
-// reaching the decision core; one under the cap is decided.
+// TestPromise9_RESTBodyCapped: a REST body over its cap is refused without
+// reaching the decision core; one under the cap is decided. /v1/check's cap
+// is 2 MiB, room for a 1 MiB request body (peer-signed requests) in base64.
 func TestPromise9_RESTBodyCapped(t *testing.T) {
 	d := &allowing{}
 	_, s := runningServer(t, d, server.Options{})
@@ -135,12 +136,16 @@ func TestPromise9_RESTBodyCapped(t *testing.T) {
 	if code := post(small); code != 200 || d.calls.Load() != 1 {
 		t.Fatalf("small body: %d, %d decisions", code, d.calls.Load())
 	}
-	// Valid JSON padded with spaces past the cap.
-	big := small[:len(small)-1] + strings.Repeat(" ", 1<<20) + "}"
-	if code := post(big); code < 400 || code >= 500 {
-		t.Fatalf("a body over 1 MiB: status %d, want a 4xx", code)
+	// Valid JSON padded with spaces: under the cap it is decided, past it
+	// refused.
+	padded := func(n int) string { return small[:len(small)-1] + strings.Repeat(" ", n) + "}" }
+	if code := post(padded(3 << 19)); code != 200 || d.calls.Load() != 2 {
+		t.Fatalf("a 1.5 MiB body: status %d, %d decisions", code, d.calls.Load())
 	}
-	if d.calls.Load() != 1 {
-		t.Fatal("a body over 1 MiB reached the decision core")
+	if code := post(padded(2 << 20)); code < 400 || code >= 500 {
+		t.Fatalf("a body over 2 MiB: status %d, want a 4xx", code)
+	}
+	if d.calls.Load() != 2 {
+		t.Fatal("a body over the cap reached the decision core")
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gatehouse-authz/gatehouse"
 	"github.com/gatehouse-authz/gatehouse/authn/agent"
+	"github.com/gatehouse-authz/gatehouse/internal/replay"
 )
 
 // Fixed keys, so the seed corpus holds tokens that verify: fog-1 holds
@@ -37,7 +38,7 @@ func FuzzAgentToken(f *testing.F) {
 				"fog-1":      {ID: "fog-1", PublicKey: pub.Public().(ed25519.PublicKey)},
 				"unprovided": {ID: "unprovided"},
 			}}
-			a, err := agent.New(agent.Options{Store: st, Replay: agent.NewMemory(clock), MaxLifetime: 5 * time.Minute, Now: clock})
+			a, err := agent.New(agent.Options{Store: st, Replay: &replay.Memory{Now: clock}, MaxLifetime: 5 * time.Minute, Now: clock})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -51,7 +52,7 @@ func FuzzAgentToken(f *testing.F) {
 		}
 		id, err := auth(fuzzKeyA)
 		var ae *gatehouse.AuthError
-		if errors.As(err, &ae) && ae.Internal && ae.Code == agent.CodeAuthVerificationFailed {
+		if errors.As(err, &ae) && ae.Internal && ae.Code == gatehouse.CodeControllerAuthVerificationFailed {
 			id, err = nil, nil // a genuine token from a clock running ahead: checked below
 		} else if err != nil {
 			wantRefusal(t, err)
