@@ -150,8 +150,8 @@ func cookieBrowser(t *testing.T, stopAt string) *http.Client {
 
 var (
 	issuerFormAction = regexp.MustCompile(`<form method="post" action="([^"]+)"`)
-	csrfField  = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
-	secretSpan = regexp.MustCompile(`id="secret">([A-Z2-7]+)<`)
+	csrfField        = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+	secretSpan       = regexp.MustCompile(`id="secret">([A-Z2-7]+)<`)
 )
 
 // submit posts the page's form with fields (csrf added) and returns the

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -26,7 +27,11 @@ func (a *App) embeddedLoginDoors(ctx context.Context, bearer *jwt.Verifier, stat
 		Verifier: bearer,
 		// PF-01: the local user's record, for an access token of this issuer.
 		Profile: func(ctx context.Context, token string, _ *gatehouse.Identity) (map[string]any, error) {
-			return p.Profile(ctx, token)
+			prof, err := p.Profile(ctx, token)
+			if err != nil {
+				return nil, err
+			}
+			return jsonObject(prof)
 		},
 		// LO-02: the bearer's user loses every refresh token and issuer
 		// session, whether or not the body names a refresh token.
@@ -66,4 +71,18 @@ func (v idTokenVerifier) Verify(_ context.Context, raw string) (*gatehouse.Ident
 		return nil, errors.New("id token: no sub")
 	}
 	return &gatehouse.Identity{Kind: gatehouse.KindUser, Subject: sub, Issuer: v.svc.Config().Issuer, Claims: claims}, nil
+}
+
+// jsonObject converts v to plain JSON values ([]string becomes []any, ...),
+// as gatehouse.v1's GetProfile (a google.protobuf.Struct) requires.
+func jsonObject(v map[string]any) (map[string]any, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("profile: %w", err)
+	}
+	var out map[string]any
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, fmt.Errorf("profile: %w", err)
+	}
+	return out, nil
 }
