@@ -1,19 +1,27 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/gatehouse-authz/gatehouse/config"
+	"github.com/gatehouse-authz/gatehouse/internal/app"
 	"github.com/gatehouse-authz/gatehouse/internal/testenv"
 	gatehousev1 "github.com/gatehouse-authz/gatehouse/proto/gatehouse/v1"
 )
@@ -382,4 +390,134 @@ func TestBF02EmbeddedBFFThroughConsoleInteraction(t *testing.T) {
 	}
 	f := fragment(t, resp)
 	wantStatus(t, e.decide(req{method: "GET", path: "/api/v3/microservices", headers: bearer(f.Get("accessToken"))}), 200)
+}
+
+// storedSecrets reads every value of the store's auth_secrets table.
+func storedSecrets(t *testing.T, g *gh, dsn string) [][]byte {
+	t.Helper()
+	ctx := context.Background()
+	var out [][]byte
+	if dsn != "" {
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		rows, err := conn.Query(ctx, "SELECT value FROM auth_secrets")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var v []byte
+			if err := rows.Scan(&v); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, v)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(g.dataDir, app.SQLiteFile)+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, "SELECT value FROM auth_secrets")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v []byte
+		if err := rows.Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// wantSealed checks g's generated session secret is in the store, but not
+// in clear.
+func wantSealed(t *testing.T, g *gh, dsn string) []byte {
+	t.Helper()
+	s, err := g.app.SessionSecret(context.Background())
+	if err != nil || len(s) != 32 {
+		t.Fatalf("secret %d bytes, %v", len(s), err)
+	}
+	stored := storedSecrets(t, g, dsn)
+	if len(stored) == 0 {
+		t.Fatal("no generated secret in auth_secrets")
+	}
+	for _, v := range stored {
+		if bytes.Contains(v, s) {
+			t.Fatal("the session secret is stored in clear")
+		}
+	}
+	return s
+}
+
+func randomKey(t *testing.T) string {
+	t.Helper()
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		t.Fatal(err)
+	}
+	return base64.StdEncoding.EncodeToString(k)
+}
+
+// TestCF10SessionSecretSealedAtRest: the generated AUTH_SESSION_SECRET is
+// stored sealed with AUTH_ENCRYPTION_KEY (or the key generated into
+// DATA_DIR), kept across restarts and shared by replicas holding the same
+// key; a replica with another key refuses to start, naming the variable.
+func TestCF10SessionSecretSealedAtRest(t *testing.T) {
+	t.Run("embedded/sqlite", func(t *testing.T) {
+		dir := t.TempDir()
+		e := startEmbedded(t, "DATA_DIR", dir)
+		s1 := wantSealed(t, e.gh, "")
+		e.stop()
+		again := startEmbedded(t, "DATA_DIR", dir)
+		if s2 := wantSealed(t, again.gh, ""); !bytes.Equal(s1, s2) {
+			t.Fatal("secret changed across a restart")
+		}
+	})
+	t.Run("embedded/postgres", func(t *testing.T) {
+		db := pgSchema(t)
+		key := randomKey(t)
+		a := startEmbedded(t, "DATABASE_URL", db, "AUTH_ENCRYPTION_KEY", key)
+		b := startEmbedded(t, "DATABASE_URL", db, "AUTH_ENCRYPTION_KEY", key)
+		if !bytes.Equal(wantSealed(t, a.gh, db), wantSealed(t, b.gh, db)) {
+			t.Fatal("replicas do not share the generated secret")
+		}
+	})
+	t.Run("external", func(t *testing.T) {
+		idp := startIdP(t)
+		wantSealed(t, startExternal(t, idp), "") // key generated into DATA_DIR
+		db := pgSchema(t)
+		key := randomKey(t)
+		a := startExternal(t, idp, "DATABASE_URL", db, "AUTH_ENCRYPTION_KEY", key)
+		b := startExternal(t, idp, "DATABASE_URL", db, "AUTH_ENCRYPTION_KEY", key)
+		if !bytes.Equal(wantSealed(t, a, db), wantSealed(t, b, db)) {
+			t.Fatal("replicas do not share the generated secret")
+		}
+		// A replica with another key cannot open it: start-up fails.
+		env := map[string]string{
+			"AUTH_MODE": "external", "OIDC_ISSUER_URL": idp.Issuer, "OIDC_CLIENT_ID": idp.ClientID,
+			"OIDC_CLIENT_SECRET": idp.ClientSecret, "AUTH_INSECURE_ALLOW_HTTP": "true", "DATA_DIR": t.TempDir(),
+			"DATABASE_URL": db, "AUTH_ENCRYPTION_KEY": randomKey(t), "GRPC_ADDR": "127.0.0.1:0", "HTTP_ADDR": "127.0.0.1:0",
+		}
+		cfg, err := config.Load(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = app.New(context.Background(), cfg, discardLogger())
+		if err == nil || !strings.Contains(err.Error(), "AUTH_ENCRYPTION_KEY") || strings.Contains(err.Error(), env["AUTH_ENCRYPTION_KEY"]) {
+			t.Fatalf("start with another key: %v", err)
+		}
+	})
 }
