@@ -37,14 +37,17 @@ type loginMode struct {
 	// in external mode the IdP decides, and oidc-provider does not rotate
 	// a confidential client's).
 	rotates bool
-	start   func(t *testing.T, kv ...string) (g *gh, user, pass string)
+	// logoutAll: logout revokes every refresh token of the user (LO-02,
+	// embedded); an IdP revokes the one sent.
+	logoutAll bool
+	start     func(t *testing.T, kv ...string) (g *gh, user, pass string)
 }
 
 var loginModes = []loginMode{
-	{"external", false, func(t *testing.T, kv ...string) (*gh, string, string) {
+	{"external", false, false, func(t *testing.T, kv ...string) (*gh, string, string) {
 		return startExternal(t, startIdP(t), kv...), testenv.IdPAlice, testenv.IdPAlicePassword
 	}},
-	{"embedded", true, func(t *testing.T, kv ...string) (*gh, string, string) {
+	{"embedded", true, true, func(t *testing.T, kv ...string) (*gh, string, string) {
 		e := startEmbedded(t, kv...)
 		e.user("dora@example.com", userPass, "developer")
 		return e.gh, "dora@example.com", userPass
@@ -135,7 +138,9 @@ func TestLG04RF06LO01UserRoutesInBothModes(t *testing.T) {
 				}
 			}
 
-			// LO-01: 204, empty body; the refresh token is dead afterwards.
+			// LO-01: 204, empty body; the refresh token is dead afterwards
+			// (and in embedded mode every other one of the user, LO-02).
+			other := g.cliLogin(user, pass)
 			code, _, body = g.call("POST", "/api/v3/user/logout", `{"refreshToken":"`+next.RefreshToken+`"}`, auth)
 			if code != http.StatusNoContent || body != "" {
 				t.Fatalf("LO-01: %d %q", code, body)
@@ -145,6 +150,12 @@ func TestLG04RF06LO01UserRoutesInBothModes(t *testing.T) {
 				t.Fatalf("refresh after logout: %d %s", code, body)
 			}
 			wantJSON(t, "refresh after logout", body, invalidCredentials)
+			if m.logoutAll {
+				code, _, body = g.call("POST", "/api/v3/user/refresh", `{"refreshToken":"`+other.RefreshToken+`"}`, nil)
+				if code != http.StatusUnauthorized {
+					t.Fatalf("LO-02: another session's refresh token after logout: %d %s", code, body)
+				}
+			}
 			// Without a body (the console sends none) it is 204 too.
 			p = g.cliLogin(user, pass)
 			code, _, body = g.call("POST", "/api/v3/user/logout", "", map[string]string{"Authorization": "Bearer " + p.AccessToken})
