@@ -32,9 +32,10 @@ const sessionSecretName = "auth_session_secret"
 const sealedSessionSecretName = "auth_session_secret.sealed"
 
 // loginDoors is the login side of the wiring: the per-IP limit and CORS on
-// the HTTP listener (every mode), and in external mode the IdP client, the
-// login service behind gatehouse.v1's Login/Refresh/Logout/GetProfile, and
-// the browser BFF.
+// the HTTP listener (every mode), and when login is enabled the login
+// service behind gatehouse.v1's Login/Refresh/Logout/GetProfile and the
+// browser BFF, over the IdP client (external mode) or the embedded issuer
+// (login_embedded.go).
 type loginDoors struct {
 	middleware func(http.Handler) http.Handler
 	authSvc    gatehousev1.AuthServiceServer
