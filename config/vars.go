@@ -41,7 +41,7 @@ var Vars = []Var{
 	{Name: "HEADER_DECISION_ID", Default: "x-gatehouse-decision-id", Help: "header carrying the decision id, upstream and to the client"},
 	{Name: "LOG_LEVEL", Default: "info", Help: "`debug`, `info`, `warn` or `error`"},
 	{Name: "LOG_DECISIONS", Default: "true", Help: "write one log line per decision"},
-	{Name: "AUTH_ENCRYPTION_KEY", Default: "generated into DATA_DIR", Help: "base64 32-byte key sealing the embedded issuer's signing keys and TOTP secrets at rest; required (and shared by every replica) with `DATABASE_URL`", Secret: true},
+	{Name: "AUTH_ENCRYPTION_KEY", Default: "generated into DATA_DIR", Help: "base64 32-byte key sealing the embedded issuer's signing keys and TOTP secrets and the generated BFF session secret at rest; required (and shared by every replica) with `DATABASE_URL` in embedded mode, and needed there in external mode to seal the session secret", Secret: true},
 	{Name: "AUTH_INTERACTION_URL", Default: "Gatehouse's own login page", Help: "where the embedded issuer sends browsers to log in (`?interaction=<uid>` appended); `{CONSOLE_URL}/login/oauth` lets a console drive the interaction API"},
 	{Name: "AUTH_REFRESH_REUSE_INTERVAL_SECONDS", Default: "10", Help: "a rotated refresh token presented again by the same client within this interval gets a fresh pair in the same family (concurrent tabs); later reuse revokes the family"},
 	{Name: "AUTH_JWKS_ROTATION_INTERVAL_SECONDS", Default: "0", Help: "embedded issuer: rotate the signing key when it is older than this (0: only through `POST /api/v3/auth/jwks/rotate`)"},
@@ -80,6 +80,6 @@ var Vars = []Var{
 	{Name: "AUTH_RATE_LIMIT_WINDOW_MS", Default: "60000", Help: "rate-limit window in milliseconds"},
 	{Name: "AUTH_SESSION_STORE_TYPE", Default: "memory (SQLite), database (PostgreSQL)", Help: "where OAuth BFF sessions live: `memory` (one replica) or `database` (any replica may take the callback)"},
 	{Name: "AUTH_SESSION_STORE_TTL_MS", Default: "600000", Help: "lifetime of an OAuth BFF session (authorize to callback) and of its cookie"},
-	{Name: "AUTH_SESSION_SECRET", Help: "key signing the BFF session cookie (at least 16 characters); unset: 32 random bytes generated once and kept in the store (shared by replicas)", Secret: true},
+	{Name: "AUTH_SESSION_SECRET", Help: "key signing the BFF session cookie (at least 16 characters); unset: 32 random bytes generated once and kept in the store (shared by replicas), sealed with `AUTH_ENCRYPTION_KEY`", Secret: true},
 	{Name: "AUTH_OAUTH_SCOPES", Default: "openid profile email groups offline_access", Help: "scopes the OAuth BFF requests from the IdP (space-separated)"},
 }

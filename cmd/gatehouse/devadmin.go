@@ -71,9 +71,9 @@ func printDevLogin(w io.Writer, cfg *config.Config, a *app.App, httpAddr string)
   dev admin  %s / %s   (password kept in %s)
   CLI login  curl -s http://%s/api/v3/user/login -H 'Content-Type: application/json' -d '{"email":"%s","password":"%s","totp":""}'
   OAuth      curl -s -u %s:%s http://%s/oidc/token -d grant_type=password -d username=%s -d password=%s -d scope=openid
-  Browser    the login page opens from any OIDC client's authorize request to %s/auth
+  Browser    %s/api/v3/user/oauth/authorize signs in on the login page and lands at %s/login#accessToken=…
 
 `, cfg.EmbeddedIssuer(), e.BootstrapUsername, e.BootstrapPassword, filepath.Join(cfg.DataDir, devAdminFile),
 		httpAddr, e.BootstrapUsername, e.BootstrapPassword,
-		cfg.ClientID, a.BuiltinClientSecret(), httpAddr, e.BootstrapUsername, e.BootstrapPassword, cfg.EmbeddedIssuer())
+		cfg.ClientID, a.BuiltinClientSecret(), httpAddr, e.BootstrapUsername, e.BootstrapPassword, cfg.PublicURL, cfg.ConsoleURL)
 }

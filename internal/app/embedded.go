@@ -25,6 +25,9 @@ type embeddedIssuer struct {
 	ring     *issuer.KeyRing
 	svc      *issuer.Service
 	provider *embedded.Provider
+	// sealer seals secrets at rest with AUTH_ENCRYPTION_KEY (or the key
+	// generated into DATA_DIR).
+	sealer *issuer.Sealer
 	// ClientSecret is the secret of the built-in confidential client
 	// (OIDC_CLIENT_ID), for the in-process OAuth BFF.
 	clientSecret string
@@ -105,7 +108,7 @@ func (a *App) setupEmbedded(ctx context.Context) (*embeddedIssuer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded issuer client %q: %w", cfg.ClientID, err)
 	}
-	return &embeddedIssuer{ring: ring, svc: svc, provider: embedded.New(svc), clientSecret: secret}, nil
+	return &embeddedIssuer{ring: ring, svc: svc, provider: embedded.New(svc), sealer: sealer, clientSecret: secret}, nil
 }
 
 // ensureBuiltinClient registers OIDC_CLIENT_ID as a confidential client

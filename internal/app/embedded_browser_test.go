@@ -56,43 +56,25 @@ func headless(t *testing.T) context.Context {
 	return ctx
 }
 
-// consoleBFF is a stand-in for the Controller's OAuth BFF and console on
-// loopback: /start sends the browser to the issuer with PKCE; /cb
-// exchanges the code (confidential client) and redirects to
-// /login#accessToken=…&refreshToken=…, as BF-03 describes.
-func consoleBFF(t *testing.T, e *eg) *httptest.Server {
+// consoleServer stands in for the console on loopback: its /login page is
+// where Gatehouse's BFF delivers the tokens (BF-03).
+func consoleServer(t *testing.T) *httptest.Server {
 	t.Helper()
-	var srv *httptest.Server
-	verifier, challenge := pkce()
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /start", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, e.pub+"/oidc/auth?"+url.Values{
-			"client_id": {"console"}, "redirect_uri": {srv.URL + "/cb"}, "response_type": {"code"},
-			"scope": {"openid profile email groups offline_access"}, "state": {"bff-state"},
-			"code_challenge": {challenge}, "code_challenge_method": {"S256"}, "prompt": {"login"},
-		}.Encode(), http.StatusFound)
-	})
-	mux.HandleFunc("GET /cb", func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Query().Get("state") != "bff-state" {
-			http.Error(w, "state", http.StatusUnauthorized)
-			return
-		}
-		status, body := e.token(t, url.Values{"grant_type": {"authorization_code"}, "code": {r.URL.Query().Get("code")},
-			"redirect_uri": {srv.URL + "/cb"}, "code_verifier": {verifier}}, "console", "console-secret")
-		if status != 200 {
-			http.Error(w, "exchange failed", http.StatusUnauthorized)
-			return
-		}
-		frag := url.Values{"accessToken": {body["access_token"].(string)}, "refreshToken": {body["refresh_token"].(string)}}
-		http.Redirect(w, r, srv.URL+"/login#"+frag.Encode(), http.StatusFound)
-	})
 	mux.HandleFunc("GET /login", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte(`<!doctype html><title>console</title><p id="console">console</p>`))
 	})
-	srv = httptest.NewServer(mux)
+	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	e.client("console", "console-secret", []string{srv.URL + "/cb"}, []string{srv.URL + "/"})
 	return srv
+}
+
+// startWithConsole runs Gatehouse in embedded mode with its BFF delivering
+// to a loopback console (CONSOLE_URL).
+func startWithConsole(t *testing.T) (*eg, *httptest.Server) {
+	t.Helper()
+	console := consoleServer(t)
+	return startEmbedded(t, "CONSOLE_URL", console.URL), console
 }
 
 func fill(t *testing.T, ctx context.Context, fields map[string]string) {
@@ -126,16 +108,16 @@ func landAtConsole(t *testing.T, ctx context.Context, console string) url.Values
 	}
 }
 
-// TestBrowserLoginWithTOTP: headless Chromium signs in on Gatehouse's login
-// page with password and TOTP and lands at the console URL with tokens in
-// the fragment; the access token passes ext_authz.
+// TestBrowserLoginWithTOTP: headless Chromium starts at Gatehouse's BFF
+// (/api/v3/user/oauth/authorize), signs in on Gatehouse's login page with
+// password and TOTP and lands at the console URL with tokens in the
+// fragment; the access token passes ext_authz.
 func TestBrowserLoginWithTOTP(t *testing.T) {
 	ctx := headless(t)
-	e := startEmbedded(t)
+	e, console := startWithConsole(t)
 	u := e.user("tess@example.com", userPass, "admin")
 	sec := e.enrollTOTP(u.ID)
-	console := consoleBFF(t, e)
-	if err := chromedp.Do(ctx, chromedp.Navigate(console.URL+"/start")); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(e.pub+"/api/v3/user/oauth/authorize")); err != nil {
 		t.Fatal(err)
 	}
 	fill(t, ctx, map[string]string{"username": "tess@example.com", "password": userPass})
@@ -165,10 +147,9 @@ func TestBrowserLoginWithTOTP(t *testing.T) {
 // that secret, sees ten recovery codes, and lands at the console.
 func TestBrowserEnrollTOTPFromQR(t *testing.T) {
 	ctx := headless(t)
-	e := startEmbedded(t)
+	e, console := startWithConsole(t)
 	e.user("ned@example.com", userPass, "admin")
-	console := consoleBFF(t, e)
-	if err := chromedp.Do(ctx, chromedp.Navigate(console.URL+"/start")); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(e.pub+"/api/v3/user/oauth/authorize")); err != nil {
 		t.Fatal(err)
 	}
 	fill(t, ctx, map[string]string{"username": "ned@example.com", "password": userPass})

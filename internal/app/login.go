@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse-authz/gatehouse"
 	"github.com/gatehouse-authz/gatehouse/authn/jwt"
 	"github.com/gatehouse-authz/gatehouse/config"
+	"github.com/gatehouse-authz/gatehouse/issuer"
 	"github.com/gatehouse-authz/gatehouse/login"
 	"github.com/gatehouse-authz/gatehouse/login/external"
 	gatehousev1 "github.com/gatehouse-authz/gatehouse/proto/gatehouse/v1"
@@ -26,10 +27,15 @@ import (
 // AUTH_SESSION_SECRET.
 const sessionSecretName = "auth_session_secret"
 
+// sealedSessionSecretName holds it sealed with AUTH_ENCRYPTION_KEY (CF-10);
+// it is also the seal's label.
+const sealedSessionSecretName = "auth_session_secret.sealed"
+
 // loginDoors is the login side of the wiring: the per-IP limit and CORS on
-// the HTTP listener (every mode), and in external mode the IdP client, the
-// login service behind gatehouse.v1's Login/Refresh/Logout/GetProfile, and
-// the browser BFF.
+// the HTTP listener (every mode), and when login is enabled the login
+// service behind gatehouse.v1's Login/Refresh/Logout/GetProfile and the
+// browser BFF, over the IdP client (external mode) or the embedded issuer
+// (login_embedded.go).
 type loginDoors struct {
 	middleware func(http.Handler) http.Handler
 	authSvc    gatehousev1.AuthServiceServer
@@ -38,6 +44,9 @@ type loginDoors struct {
 	// gatewayMark marks the REST gateway's own gRPC calls (already limited
 	// over HTTP).
 	gatewayMark string
+	// sealer seals the generated session secret (secretSealer); nil:
+	// stored unsealed.
+	sealer *issuer.Sealer
 }
 
 func (a *App) buildLoginDoors(ctx context.Context, bearer *jwt.Verifier) error {
@@ -64,8 +73,15 @@ func (a *App) buildLoginDoors(ctx context.Context, bearer *jwt.Verifier) error {
 		ConsoleURL:  cfg.ConsoleURL,
 		Logger:      a.log,
 	})
-	if cfg.Mode != config.ModeExternal || !cfg.LoginEnabled {
+	if !cfg.LoginEnabled {
 		return nil
+	}
+	var err error
+	if a.login.sealer, err = a.secretSealer(); err != nil {
+		return err
+	}
+	if cfg.Mode == config.ModeEmbedded {
+		return a.embeddedLoginDoors(ctx, bearer, state, limiter)
 	}
 
 	idp, err := external.New(external.Options{
@@ -111,6 +127,13 @@ func (a *App) buildLoginDoors(ctx context.Context, bearer *jwt.Verifier) error {
 	if err != nil {
 		return err
 	}
+	return a.buildBFF(ctx, state, idp, idTokens)
+}
+
+// buildBFF builds the browser OAuth BFF over broker (the external IdP, or
+// the embedded issuer in-process), whatever the mode.
+func (a *App) buildBFF(ctx context.Context, state store.AuthState, broker oauth.Broker, idTokens oauth.Verifier) error {
+	cfg := a.cfg
 	var sessions oauth.Sessions = oauth.NewMemorySessions()
 	if cfg.SessionStore == config.SessionDatabase {
 		if state == nil {
@@ -123,7 +146,7 @@ func (a *App) buildLoginDoors(ctx context.Context, bearer *jwt.Verifier) error {
 		return err
 	}
 	a.login.bff, err = oauth.New(oauth.Options{
-		Broker:         idp,
+		Broker:         broker,
 		IDTokens:       idTokens,
 		Sessions:       sessions,
 		PublicURL:      cfg.PublicURL,
@@ -151,7 +174,8 @@ func (a *App) userAPI(svc *login.Service, limiter authhttp.Limiter) gatehousev1.
 
 // sessionSecret is AUTH_SESSION_SECRET, else 32 random bytes generated once
 // and kept in the store, so restarts and replicas share it (never a
-// built-in constant).
+// built-in constant). The stored value is sealed with AUTH_ENCRYPTION_KEY
+// (or the key generated into DATA_DIR) whenever there is one (CF-10).
 func (a *App) sessionSecret(ctx context.Context, state store.AuthState) ([]byte, error) {
 	if a.cfg.SessionSecret != "" {
 		return []byte(a.cfg.SessionSecret), nil
@@ -163,11 +187,56 @@ func (a *App) sessionSecret(ctx context.Context, state store.AuthState) ([]byte,
 	if state == nil {
 		return fresh, nil
 	}
-	s, err := state.SecretOnce(ctx, sessionSecretName, fresh)
+	sealer := a.login.sealer
+	if sealer == nil {
+		s, err := state.SecretOnce(ctx, sessionSecretName, fresh)
+		if err != nil {
+			return nil, fmt.Errorf("AUTH_SESSION_SECRET: generating it: %w", err)
+		}
+		return s, nil
+	}
+	sealed, err := sealer.Seal(fresh, sealedSessionSecretName)
+	if err != nil {
+		return nil, err
+	}
+	stored, err := state.SecretOnce(ctx, sealedSessionSecretName, sealed)
 	if err != nil {
 		return nil, fmt.Errorf("AUTH_SESSION_SECRET: generating it: %w", err)
 	}
+	s, err := sealer.Open(stored, sealedSessionSecretName)
+	if err != nil {
+		return nil, fmt.Errorf("AUTH_SESSION_SECRET: the generated secret in the store does not open with AUTH_ENCRYPTION_KEY (every replica needs the same key): %w", err)
+	}
 	return s, nil
+}
+
+// secretSealer is the sealer for generated secrets at rest: the embedded
+// issuer's, else AUTH_ENCRYPTION_KEY, else a key generated into DATA_DIR
+// when the store lives there too (SQLite). With PostgreSQL and no
+// AUTH_ENCRYPTION_KEY, replicas could not share a generated key: nil, and
+// the start-up warns.
+func (a *App) secretSealer() (*issuer.Sealer, error) {
+	if a.embedded != nil {
+		return a.embedded.sealer, nil
+	}
+	key := a.cfg.Embedded.EncryptionKey
+	if key == nil {
+		if a.cfg.DatabaseURL != "" {
+			if a.cfg.SessionSecret == "" {
+				a.log.Warn("AUTH_SESSION_SECRET and AUTH_ENCRYPTION_KEY are unset: the generated session secret is stored unsealed in PostgreSQL; set AUTH_ENCRYPTION_KEY (the same on every replica) to seal it")
+			}
+			return nil, nil
+		}
+		var err error
+		if key, err = issuer.LoadOrCreateKeyFile(a.cfg.DataDir); err != nil {
+			return nil, fmt.Errorf("DATA_DIR: encryption key: %w", err)
+		}
+	}
+	sealer, err := issuer.NewSealer(key)
+	if err != nil {
+		return nil, fmt.Errorf("AUTH_ENCRYPTION_KEY: %w", err)
+	}
+	return sealer, nil
 }
 
 // SessionSecret is the BFF session secret in use (tests check CF-10).
