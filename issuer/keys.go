@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -69,8 +70,13 @@ type KeyRingOptions struct {
 	// RotateEvery rotates the signing key when it is older than this
 	// (checked every PollInterval); 0 turns scheduled rotation off.
 	RotateEvery time.Duration
-	Logger      *slog.Logger
-	Now         func() time.Time
+	// FirstKey is the RS256 private key to start with when the store holds
+	// none: the DATA_DIR key file of a Gatehouse that signed with it before
+	// its keys moved into the store, so tokens it issued stay valid. Nil:
+	// generate one.
+	FirstKey jwk.Key
+	Logger   *slog.Logger
+	Now      func() time.Time
 }
 
 // NewKeyRing loads the keys, creating the first one when the store has none.
@@ -89,27 +95,54 @@ func NewKeyRing(ctx context.Context, o KeyRingOptions) (*KeyRing, error) {
 		return nil, err
 	}
 	if r.state.Load() == nil {
-		if _, _, err := r.Rotate(ctx); err != nil {
+		first := o.FirstKey
+		if first == nil {
+			var err error
+			if first, err = newRSAKey(); err != nil {
+				return nil, err
+			}
+		}
+		if _, _, err := r.add(ctx, first); err != nil {
 			return nil, err
 		}
 	}
 	return r, nil
 }
 
-// Rotate makes a new RS256 key the signing key and returns its kid and
-// creation time. The previous key stays published for Keep.
-func (r *KeyRing) Rotate(ctx context.Context) (string, time.Time, error) {
+// newRSAKey generates an RS256 key with a random kid.
+func newRSAKey() (jwk.Key, error) {
 	raw, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
-		return "", time.Time{}, fmt.Errorf("issuer: generate key: %w", err)
+		return nil, fmt.Errorf("issuer: generate key: %w", err)
 	}
 	key, err := jwk.Import(raw)
 	if err != nil {
+		return nil, err
+	}
+	if err := key.Set(jwk.KeyIDKey, uuid.NewString()); err != nil {
+		return nil, err
+	}
+	return key, nil
+}
+
+// Rotate makes a new RS256 key the signing key and returns its kid and
+// creation time. The previous key stays published for Keep.
+func (r *KeyRing) Rotate(ctx context.Context) (string, time.Time, error) {
+	key, err := newRSAKey()
+	if err != nil {
 		return "", time.Time{}, err
 	}
-	kid := uuid.NewString()
-	if err := key.Set(jwk.KeyIDKey, kid); err != nil {
-		return "", time.Time{}, err
+	return r.add(ctx, key)
+}
+
+// add stores key, sealed, as the new signing key.
+func (r *KeyRing) add(ctx context.Context, key jwk.Key) (string, time.Time, error) {
+	if _, ok := key.(jwk.RSAPrivateKey); !ok {
+		return "", time.Time{}, errors.New("issuer: the signing key must be an RSA private key")
+	}
+	kid, ok := key.KeyID()
+	if !ok || kid == "" {
+		return "", time.Time{}, errors.New("issuer: signing key without a kid")
 	}
 	if err := key.Set(jwk.AlgorithmKey, jwa.RS256()); err != nil {
 		return "", time.Time{}, err
@@ -140,7 +173,7 @@ func (r *KeyRing) Rotate(ctx context.Context) (string, time.Time, error) {
 	if err := r.Reload(ctx); err != nil {
 		return "", time.Time{}, err
 	}
-	r.log.Info("embedded issuer signing key rotated", "kid", kid)
+	r.log.Info("embedded issuer signing key added", "kid", kid)
 	return kid, now, nil
 }
 

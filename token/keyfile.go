@@ -67,6 +67,20 @@ func LoadOrCreateFileKey(dir string) (*Signer, error) {
 	return readKeyFile(path)
 }
 
+// ReadFileKey returns the private key LoadOrCreateFileKey keeps in dir; an
+// error wrapping fs.ErrNotExist when there is none.
+func ReadFileKey(dir string) (jwk.Key, error) {
+	buf, err := os.ReadFile(filepath.Join(dir, keyFileName))
+	if err != nil {
+		return nil, err
+	}
+	key, err := jwk.ParseKey(buf)
+	if err != nil {
+		return nil, fmt.Errorf("token: parse %s: %w", filepath.Join(dir, keyFileName), err)
+	}
+	return key, nil
+}
+
 func readKeyFile(path string) (*Signer, error) {
 	buf, err := os.ReadFile(path)
 	if err != nil {

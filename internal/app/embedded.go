@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/url"
@@ -17,6 +18,7 @@ import (
 	"github.com/gatehouse-authz/gatehouse/issuer"
 	"github.com/gatehouse-authz/gatehouse/login/embedded"
 	"github.com/gatehouse-authz/gatehouse/store"
+	"github.com/gatehouse-authz/gatehouse/token"
 )
 
 // embeddedIssuer is the embedded mode's issuer: keys, token service, and
@@ -61,9 +63,15 @@ func OpenKeyRing(ctx context.Context, cfg *config.Config, st store.Store) (*issu
 	if err != nil {
 		return nil, nil, fmt.Errorf("AUTH_ENCRYPTION_KEY: %w", err)
 	}
+	// A key file in DATA_DIR is what signed before the keys moved into the
+	// store: it becomes the first key, so the tokens it issued stay valid.
+	first, err := token.ReadFileKey(cfg.DataDir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, fmt.Errorf("DATA_DIR: signing key file: %w", err)
+	}
 	e := cfg.Embedded
 	keep := max(e.AccessTTL, e.IDTokenTTL) + cfg.JWTLeeway
-	ring, err := issuer.NewKeyRing(ctx, issuer.KeyRingOptions{Store: st, Sealer: sealer, Keep: keep, RotateEvery: e.RotateEvery})
+	ring, err := issuer.NewKeyRing(ctx, issuer.KeyRingOptions{Store: st, Sealer: sealer, Keep: keep, RotateEvery: e.RotateEvery, FirstKey: first})
 	if err != nil {
 		return nil, nil, fmt.Errorf("embedded issuer keys: %w", err)
 	}
