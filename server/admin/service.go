@@ -82,7 +82,9 @@ func invalid(field, format string, args ...any) error {
 }
 
 // storeError maps the store's sentinels to gRPC codes with a caller-facing
-// message naming what; anything else is logged and answered INTERNAL.
+// message naming what. Anything else is the database failing (down, slow,
+// connection lost): logged and answered UNAVAILABLE, which clients retry
+// (promise 3: 503, not 500, while the database is down).
 func (s *Service) storeError(ctx context.Context, err error, what string) error {
 	switch {
 	case err == nil:
@@ -100,7 +102,7 @@ func (s *Service) storeError(ctx context.Context, err error, what string) error 
 		return err // a validation error from inside an update closure
 	}
 	s.opts.Logger.ErrorContext(ctx, "admin: store error", "what", what, "err", err)
-	return status.Error(codes.Internal, "internal error")
+	return status.Error(codes.Unavailable, "the store is unavailable; retry later")
 }
 
 // --- validation ---
