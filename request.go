@@ -1,6 +1,10 @@
 package gatehouse
 
-import "strings"
+import (
+	"maps"
+	"slices"
+	"strings"
+)
 
 // Request is one HTTP request as a door saw it, in wire-neutral form.
 type Request struct {
@@ -40,4 +44,28 @@ func SplitPathQuery(target string) (path, query string) {
 	}
 	path, query, _ = strings.Cut(target, "?")
 	return path, query
+}
+
+// LowerHeaders lower-cases header names, the rule every door applies before
+// filling Request.Headers. Names differing in case only are one header:
+// their values are joined in name order, as repeated headers are, so the
+// result never depends on map iteration order. The result is never nil and
+// has room for one more header.
+func LowerHeaders(in map[string]string) map[string]string {
+	out := make(map[string]string, len(in)+1)
+	for k, v := range in {
+		out[strings.ToLower(k)] = v
+	}
+	if len(out) == len(in) {
+		return out
+	}
+	clear(out)
+	for _, k := range slices.Sorted(maps.Keys(in)) {
+		lk, v := strings.ToLower(k), in[k]
+		if prev, ok := out[lk]; ok {
+			v = prev + ", " + v
+		}
+		out[lk] = v
+	}
+	return out
 }

@@ -21,9 +21,7 @@ import (
 
 	"github.com/gatehouse-authz/gatehouse"
 	"github.com/gatehouse-authz/gatehouse/internal/password"
-	"github.com/gatehouse-authz/gatehouse/internal/testenv"
 	"github.com/gatehouse-authz/gatehouse/issuer"
-	"github.com/jackc/pgx/v5"
 )
 
 // Test passwords that pass the policy.
@@ -264,28 +262,4 @@ func jwtHeader(t *testing.T, tok string) map[string]any {
 	var h map[string]any
 	_ = json.Unmarshal(b, &h)
 	return h
-}
-
-// isolatedSchema creates a fresh PostgreSQL schema for one test and
-// returns a DSN using it.
-func isolatedSchema(t *testing.T, dsn string) string {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		testenv.RequireServer(t, "PostgreSQL", err)
-	}
-	schema := fmt.Sprintf("gh_embedded_%d", time.Now().UnixNano())
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-		conn.Close(context.Background())
-	})
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	return dsn + sep + "search_path=" + schema
 }

@@ -66,23 +66,7 @@ func startExternal(t *testing.T, idp *testenv.IdP, kv ...string) *gh {
 // call is one HTTP request to Gatehouse with optional headers.
 func (g *gh) call(method, path, body string, headers map[string]string) (int, http.Header, string) {
 	g.t.Helper()
-	hr, err := http.NewRequest(method, g.base+path, strings.NewReader(body))
-	if err != nil {
-		g.t.Fatal(err)
-	}
-	if body != "" {
-		hr.Header.Set("Content-Type", "application/json")
-	}
-	for k, v := range headers {
-		hr.Header.Set(k, v)
-	}
-	resp, err := noRedirect.Do(hr)
-	if err != nil {
-		g.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, string(b)
+	return g.send(noRedirect, method, path, body, headers)
 }
 
 var noRedirect = &http.Client{

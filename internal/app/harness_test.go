@@ -264,6 +264,13 @@ func (g *gh) rest(method, path, body string, headers map[string]string) (int, st
 // empty) and returns status, response headers and body.
 func (g *gh) httpDoWith(method, path, body string, headers map[string]string) (int, http.Header, string) {
 	g.t.Helper()
+	return g.send(http.DefaultClient, method, path, body, headers)
+}
+
+// send performs an HTTP request with client c and headers (a JSON body when
+// not empty) and returns status, response headers and body.
+func (g *gh) send(c *http.Client, method, path, body string, headers map[string]string) (int, http.Header, string) {
+	g.t.Helper()
 	hr, err := http.NewRequest(method, g.base+path, strings.NewReader(body))
 	if err != nil {
 		g.t.Fatal(err)
@@ -274,7 +281,7 @@ func (g *gh) httpDoWith(method, path, body string, headers map[string]string) (i
 	for k, v := range headers {
 		hr.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(hr)
+	resp, err := c.Do(hr)
 	if err != nil {
 		g.t.Fatal(err)
 	}

@@ -2,9 +2,7 @@ package extauthz
 
 import (
 	"errors"
-	"maps"
 	"net"
-	"slices"
 	"strings"
 
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
@@ -52,7 +50,7 @@ func fillRequest(req *gatehouse.Request, cr *authv3.CheckRequest) error {
 			headers[k] = v
 		}
 	} else if !lowerKeys(headers) {
-		headers = lowerHeaders(headers)
+		headers = gatehouse.LowerHeaders(headers)
 	}
 	if headers == nil {
 		headers = map[string]string{}
@@ -99,28 +97,6 @@ func lowerKeys(m map[string]string) bool {
 		}
 	}
 	return true
-}
-
-// lowerHeaders lower-cases header names. Names differing in case only are
-// one header: their values are joined in name order, as repeated headers
-// are, so the result never depends on map iteration order.
-func lowerHeaders(in map[string]string) map[string]string {
-	out := make(map[string]string, len(in))
-	for k, v := range in {
-		out[strings.ToLower(k)] = v
-	}
-	if len(out) == len(in) {
-		return out
-	}
-	clear(out)
-	for _, k := range slices.Sorted(maps.Keys(in)) {
-		lk, v := strings.ToLower(k), in[k]
-		if prev, ok := out[lk]; ok {
-			v = prev + ", " + v
-		}
-		out[lk] = v
-	}
-	return out
 }
 
 func sourceIP(p *authv3.AttributeContext_Peer) string {

@@ -2,9 +2,7 @@ package grpcapi
 
 import (
 	"context"
-	"maps"
 	"net"
-	"slices"
 	"strings"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -62,7 +60,7 @@ func ToRequest(in *gatehousev1.CheckRequest) (*gatehouse.Request, error) {
 		st, _ := status.New(codes.InvalidArgument, "invalid check request").WithDetails(&errdetails.BadRequest{FieldViolations: bad})
 		return nil, st.Err()
 	}
-	headers := lowerHeaders(in.GetHeaders())
+	headers := gatehouse.LowerHeaders(in.GetHeaders())
 	if in.GetAuthorization() != "" {
 		headers["authorization"] = in.GetAuthorization()
 	}
@@ -80,28 +78,6 @@ func ToRequest(in *gatehousev1.CheckRequest) (*gatehouse.Request, error) {
 		SourceIP: hostOnly(in.GetSourceAddress()),
 		Body:     in.GetBody(),
 	}, nil
-}
-
-// lowerHeaders lower-cases header names. Names differing in case only are
-// one header: their values are joined in name order, as repeated headers
-// are, so the result never depends on map iteration order.
-func lowerHeaders(in map[string]string) map[string]string {
-	out := make(map[string]string, len(in)+1)
-	for k, v := range in {
-		out[strings.ToLower(k)] = v
-	}
-	if len(out) == len(in) {
-		return out
-	}
-	clear(out)
-	for _, k := range slices.Sorted(maps.Keys(in)) {
-		lk, v := strings.ToLower(k), in[k]
-		if prev, ok := out[lk]; ok {
-			v = prev + ", " + v
-		}
-		out[lk] = v
-	}
-	return out
 }
 
 func hostOnly(addr string) string {

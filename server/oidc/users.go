@@ -28,7 +28,7 @@ type UserStore interface {
 // /api/v3/users and /api/v3/groups for administrators, each behind gate.
 func (h *Handler) RegisterUsers(mux *http.ServeMux, gate Gate, st UserStore) {
 	u := &users{h: h, st: st, gate: gate}
-	mux.HandleFunc("POST /api/v3/user/change-password", u.changePassword)
+	mux.HandleFunc("POST /api/v3/user/change-password", u.open(u.changePassword))
 	mux.HandleFunc("POST /api/v3/user/mfa/enroll", u.self(u.mfaEnroll))
 	mux.HandleFunc("POST /api/v3/user/mfa/confirm", u.self(u.mfaConfirm))
 	mux.HandleFunc("DELETE /api/v3/user/mfa", u.self(u.mfaDisable))
@@ -81,25 +81,76 @@ type users struct {
 	gate Gate
 }
 
-func (u *users) guard(fn func(w http.ResponseWriter, r *http.Request, caller string)) http.HandlerFunc {
+// userEndpoint answers a user-administration request with a status and the
+// value to encode as its JSON body (no body for nil), or with an error that
+// respond renders; the status and body are ignored with an error.
+type userEndpoint func(r *http.Request, caller string) (int, any, error)
+
+// envelopeError is a refusal written as the Controller's error envelope.
+type envelopeError struct {
+	status  int
+	name    string
+	message string
+}
+
+func (e *envelopeError) Error() string { return e.name + ": " + e.message }
+
+func envelope(status int, name, message string) error {
+	return &envelopeError{status: status, name: name, message: message}
+}
+
+func invalid(message string) error {
+	return envelope(http.StatusBadRequest, "ValidationError", message)
+}
+
+// deniedError is the gate's deny, written exactly as the decision says.
+type deniedError struct{ d gatehouse.Decision }
+
+func (e *deniedError) Error() string { return "denied" }
+
+// respond runs h and writes its answer or its failure.
+func (u *users) respond(w http.ResponseWriter, r *http.Request, caller string, h userEndpoint) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	code, v, err := h(r, caller)
+	var env *envelopeError
+	var denied *deniedError
+	switch {
+	case errors.As(err, &denied):
+		writeDecision(w, denied.d)
+	case errors.As(err, &env):
+		writeEnvelope(w, env.status, env.name, env.message)
+	case err != nil:
+		u.fail(w, err)
+	case v == nil:
+		w.WriteHeader(code)
+	default:
+		writeJSON(w, code, v)
+	}
+}
+
+// open serves h without the gate (h checks what it needs).
+func (u *users) open(h userEndpoint) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) { u.respond(w, r, "", h) }
+}
+
+func (u *users) guard(fn userEndpoint) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if d := u.gate.Authorize(r); !d.Allow {
 			writeDecision(w, d)
 			return
 		}
-		fn(w, r, u.callerID(r))
+		u.respond(w, r, u.callerID(r), fn)
 	}
 }
 
 // self guards a route on the caller's own account: a verified embedded
 // access token (the gate checked it is authenticated).
-func (u *users) self(fn func(w http.ResponseWriter, r *http.Request, caller string)) http.HandlerFunc {
-	return u.guard(func(w http.ResponseWriter, r *http.Request, caller string) {
+func (u *users) self(fn userEndpoint) http.HandlerFunc {
+	return u.guard(func(r *http.Request, caller string) (int, any, error) {
 		if caller == "" {
-			writeEnvelope(w, http.StatusUnauthorized, "AuthenticationError", "Invalid credentials")
-			return
+			return 0, nil, envelope(http.StatusUnauthorized, "AuthenticationError", "Invalid credentials")
 		}
-		fn(w, r, caller)
+		return fn(r, caller)
 	})
 }
 
@@ -117,33 +168,43 @@ func (u *users) callerID(r *http.Request) string {
 	return sub
 }
 
-// body decodes a JSON object (empty allowed).
-func body(w http.ResponseWriter, r *http.Request) (map[string]json.RawMessage, bool) {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+// body decodes a JSON object (empty allowed); respond limits its size.
+func body(r *http.Request) (map[string]json.RawMessage, error) {
 	m := map[string]json.RawMessage{}
 	if err := json.NewDecoder(r.Body).Decode(&m); err != nil && !errors.Is(err, io.EOF) {
-		writeEnvelope(w, http.StatusBadRequest, "ValidationError", "Request body must be a JSON object")
-		return nil, false
+		return nil, invalid("Request body must be a JSON object")
 	}
-	return m, true
+	return m, nil
 }
 
 // str reads a required (or optional) string field.
-func str(w http.ResponseWriter, m map[string]json.RawMessage, key string, required bool) (string, bool) {
+func str(m map[string]json.RawMessage, key string, required bool) (string, error) {
 	raw, ok := m[key]
 	if !ok || string(raw) == "null" {
 		if required {
-			writeEnvelope(w, http.StatusBadRequest, "ValidationError", "Required field '"+key+"' is missing")
-			return "", false
+			return "", invalid("Required field '" + key + "' is missing")
 		}
-		return "", true
+		return "", nil
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil || (required && s == "") {
-		writeEnvelope(w, http.StatusBadRequest, "ValidationError", "Invalid format for field '"+key+"'")
-		return "", false
+		return "", invalid("Invalid format for field '" + key + "'")
 	}
-	return s, true
+	return s, nil
+}
+
+// strs reads the required string fields keys of m, in order (the first
+// missing or malformed one is the error).
+func strs(m map[string]json.RawMessage, keys ...string) ([]string, error) {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		s, err := str(m, k, true)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = s
+	}
+	return out, nil
 }
 
 func (u *users) fail(w http.ResponseWriter, err error) {
@@ -168,106 +229,91 @@ var ok200 = map[string]string{"status": "success"}
 
 // changePassword is PW-01…PW-05: with the bearer and the current password,
 // or with a reset token and no bearer.
-func (u *users) changePassword(w http.ResponseWriter, r *http.Request) {
-	m, good := body(w, r)
-	if !good {
-		return
+func (u *users) changePassword(r *http.Request, _ string) (int, any, error) {
+	m, err := body(r)
+	if err != nil {
+		return 0, nil, err
 	}
-	newPW, good := str(w, m, "newPassword", true)
-	if !good {
-		return
+	newPW, err := str(m, "newPassword", true)
+	if err != nil {
+		return 0, nil, err
 	}
 	ctx := r.Context()
 	if _, has := m["resetToken"]; has {
-		tok, good := str(w, m, "resetToken", true)
-		if !good {
-			return
+		tok, err := str(m, "resetToken", true)
+		if err != nil {
+			return 0, nil, err
 		}
 		if err := u.h.svc.ResetPassword(ctx, tok, newPW); err != nil {
-			u.fail(w, err)
-			return
+			return 0, nil, err
 		}
-		writeJSON(w, http.StatusOK, ok200)
-		return
+		return http.StatusOK, ok200, nil
 	}
 	if d := u.gate.Authorize(r); !d.Allow {
-		writeDecision(w, d)
-		return
+		return 0, nil, &deniedError{d: d}
 	}
 	caller := u.callerID(r)
-	cur, good := str(w, m, "currentPassword", true)
-	if !good {
-		return
+	cur, err := str(m, "currentPassword", true)
+	if err != nil {
+		return 0, nil, err
 	}
 	if caller == "" {
-		writeEnvelope(w, http.StatusUnauthorized, "InvalidCredentialsError", "Invalid credentials")
-		return
+		return 0, nil, envelope(http.StatusUnauthorized, "InvalidCredentialsError", "Invalid credentials")
 	}
 	usr, err := u.st.GetUser(ctx, caller)
 	if err != nil {
-		u.fail(w, err)
-		return
+		return 0, nil, err
 	}
 	if _, _, err := u.h.svc.Accounts.CheckPassword(ctx, usr.Login, cur); err != nil {
-		u.fail(w, err)
-		return
+		return 0, nil, err
 	}
 	if err := u.h.svc.ChangePassword(ctx, caller, newPW); err != nil {
-		u.fail(w, err)
-		return
+		return 0, nil, err
 	}
-	writeJSON(w, http.StatusOK, ok200)
+	return http.StatusOK, ok200, nil
 }
 
-func (u *users) mfaEnroll(w http.ResponseWriter, r *http.Request, caller string) {
+func (u *users) mfaEnroll(r *http.Request, caller string) (int, any, error) {
 	usr, err := u.st.GetUser(r.Context(), caller)
 	if err != nil {
-		u.fail(w, err)
-		return
+		return 0, nil, err
 	}
 	sec, err := u.h.svc.Accounts.StartEnrollment(r.Context(), caller)
 	if err != nil {
-		u.fail(w, err)
-		return
+		return 0, nil, err
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"secret": sec, "otpauthUrl": issuer.OTPAuthURL(issuer.TOTPIssuer, usr.Login, sec)})
+	return http.StatusOK, map[string]string{"secret": sec, "otpauthUrl": issuer.OTPAuthURL(issuer.TOTPIssuer, usr.Login, sec)}, nil
 }
 
-func (u *users) mfaConfirm(w http.ResponseWriter, r *http.Request, caller string) {
-	m, good := body(w, r)
-	if !good {
-		return
+func (u *users) mfaConfirm(r *http.Request, caller string) (int, any, error) {
+	m, err := body(r)
+	if err != nil {
+		return 0, nil, err
 	}
-	code, good := str(w, m, "code", true)
-	if !good {
-		return
+	code, err := str(m, "code", true)
+	if err != nil {
+		return 0, nil, err
 	}
 	codes, err := u.h.svc.Accounts.ConfirmEnrollment(r.Context(), caller, code)
 	if err != nil {
-		u.fail(w, err)
-		return
+		return 0, nil, err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"recoveryCodes": codes})
+	return http.StatusOK, map[string]any{"recoveryCodes": codes}, nil
 }
 
-func (u *users) mfaDisable(w http.ResponseWriter, r *http.Request, caller string) {
-	m, good := body(w, r)
-	if !good {
-		return
+func (u *users) mfaDisable(r *http.Request, caller string) (int, any, error) {
+	m, err := body(r)
+	if err != nil {
+		return 0, nil, err
 	}
-	pw, good := str(w, m, "password", true)
-	if !good {
-		return
+	f, err := strs(m, "password", "code")
+	if err != nil {
+		return 0, nil, err
 	}
-	code, good := str(w, m, "code", true)
-	if !good {
-		return
+	if err := u.h.svc.DisableMFA(r.Context(), caller, f[0], f[1]); err != nil {
+		return 0, nil, err
 	}
-	if err := u.h.svc.DisableMFA(r.Context(), caller, pw, code); err != nil {
-		u.fail(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, ok200)
+	return http.StatusOK, ok200, nil
 }
 
 // userJSON is the Controller's user shape (UA-01).
@@ -291,11 +337,10 @@ func (u *users) userJSON(ctx context.Context, usr gatehouse.User) (map[string]an
 	}, nil
 }
 
-func (u *users) list(w http.ResponseWriter, r *http.Request, _ string) {
+func (u *users) list(r *http.Request, _ string) (int, any, error) {
 	all, err := u.st.ListUsers(r.Context())
 	if err != nil {
-		u.fail(w, err)
-		return
+		return 0, nil, err
 	}
 	out := []map[string]any{}
 	for _, usr := range all {
@@ -304,32 +349,29 @@ func (u *users) list(w http.ResponseWriter, r *http.Request, _ string) {
 		}
 		j, err := u.userJSON(r.Context(), usr)
 		if err != nil {
-			u.fail(w, err)
-			return
+			return 0, nil, err
 		}
 		out = append(out, j)
 	}
 	slices.SortFunc(out, func(a, b map[string]any) int { return strings.Compare(a["email"].(string), b["email"].(string)) })
-	writeJSON(w, http.StatusOK, out)
+	return http.StatusOK, out, nil
 }
 
 var emailPattern = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
 
 // groupsField reads an optional groups array and checks every name exists.
-func (u *users) groupsField(w http.ResponseWriter, r *http.Request, m map[string]json.RawMessage) ([]string, bool, bool) {
+func (u *users) groupsField(r *http.Request, m map[string]json.RawMessage) ([]string, bool, error) {
 	raw, has := m["groups"]
 	if !has {
-		return nil, false, true
+		return nil, false, nil
 	}
 	var names []string
 	if err := json.Unmarshal(raw, &names); err != nil {
-		writeEnvelope(w, http.StatusBadRequest, "ValidationError", "Invalid format for field 'groups'")
-		return nil, true, false
+		return nil, true, invalid("Invalid format for field 'groups'")
 	}
 	existing, err := u.st.ListGroups(r.Context())
 	if err != nil {
-		u.fail(w, err)
-		return nil, true, false
+		return nil, true, err
 	}
 	var unknown []string
 	for i, n := range names {
@@ -339,201 +381,181 @@ func (u *users) groupsField(w http.ResponseWriter, r *http.Request, m map[string
 		}
 	}
 	if len(unknown) > 0 {
-		writeEnvelope(w, http.StatusBadRequest, "ValidationError", "Unknown groups: "+strings.Join(unknown, ", "))
-		return nil, true, false
+		return nil, true, invalid("Unknown groups: " + strings.Join(unknown, ", "))
 	}
-	return names, true, true
+	return names, true, nil
 }
 
-func (u *users) create(w http.ResponseWriter, r *http.Request, _ string) {
-	m, good := body(w, r)
-	if !good {
-		return
-	}
-	email, good := str(w, m, "email", true)
-	if !good {
-		return
-	}
+// emailField is a normalised email address, or a validation error.
+func emailField(email string) (string, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	if !emailPattern.MatchString(email) {
-		writeEnvelope(w, http.StatusBadRequest, "ValidationError", "Invalid format for field 'email'")
-		return
+		return "", invalid("Invalid format for field 'email'")
 	}
-	pw, good := str(w, m, "password", true)
-	if !good {
-		return
+	return email, nil
+}
+
+// userConflict is the answer to an email already taken.
+func userConflict(err error) error {
+	if errors.Is(err, gatehouse.ErrAlreadyExists) {
+		return envelope(http.StatusConflict, "ConflictError", "A user with this email already exists")
+	}
+	return err
+}
+
+func (u *users) create(r *http.Request, _ string) (int, any, error) {
+	m, err := body(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	email, err := str(m, "email", true)
+	if err != nil {
+		return 0, nil, err
+	}
+	if email, err = emailField(email); err != nil {
+		return 0, nil, err
+	}
+	pw, err := str(m, "password", true)
+	if err != nil {
+		return 0, nil, err
 	}
 	if err := issuer.CheckPasswordPolicy(pw); err != nil {
-		u.fail(w, err)
-		return
+		return 0, nil, err
 	}
-	groups, _, good := u.groupsField(w, r, m)
-	if !good {
-		return
+	groups, _, err := u.groupsField(r, m)
+	if err != nil {
+		return 0, nil, err
 	}
 	ctx := r.Context()
 	hash, err := password.Hash(pw, password.DefaultParams())
 	if err != nil {
-		u.fail(w, err)
-		return
+		return 0, nil, err
 	}
 	usr, err := u.st.CreateUser(ctx, gatehouse.User{Login: email, Email: email, PasswordHash: hash})
-	if errors.Is(err, gatehouse.ErrAlreadyExists) {
-		writeEnvelope(w, http.StatusConflict, "ConflictError", "A user with this email already exists")
-		return
-	}
 	if err != nil {
-		u.fail(w, err)
-		return
+		return 0, nil, userConflict(err)
 	}
 	for _, g := range groups {
 		if err := u.st.AddMember(ctx, g, usr.ID); err != nil {
-			u.fail(w, err)
-			return
+			return 0, nil, err
 		}
 	}
 	if _, err := u.h.svc.Accounts.UpdateAccount(ctx, usr.ID, func(a *issuer.Account) error { a.MustChange = true; return nil }); err != nil {
-		u.fail(w, err)
-		return
+		return 0, nil, err
 	}
 	j, err := u.userJSON(ctx, usr)
 	if err != nil {
-		u.fail(w, err)
-		return
+		return 0, nil, err
 	}
-	writeJSON(w, http.StatusCreated, j)
+	return http.StatusCreated, j, nil
 }
 
-func (u *users) get(w http.ResponseWriter, r *http.Request, _ string) {
+func (u *users) get(r *http.Request, _ string) (int, any, error) {
 	usr, err := u.st.GetUser(r.Context(), r.PathValue("id"))
 	if err != nil {
-		u.fail(w, err)
-		return
+		return 0, nil, err
 	}
 	j, err := u.userJSON(r.Context(), usr)
 	if err != nil {
-		u.fail(w, err)
-		return
+		return 0, nil, err
 	}
-	writeJSON(w, http.StatusOK, j)
+	return http.StatusOK, j, nil
 }
 
-func (u *users) patch(w http.ResponseWriter, r *http.Request, _ string) {
+func (u *users) patch(r *http.Request, _ string) (int, any, error) {
 	ctx := r.Context()
 	id := r.PathValue("id")
 	if _, err := u.st.GetUser(ctx, id); err != nil {
-		u.fail(w, err)
-		return
+		return 0, nil, err
 	}
-	m, good := body(w, r)
-	if !good {
-		return
+	m, err := body(r)
+	if err != nil {
+		return 0, nil, err
 	}
-	email, good := str(w, m, "email", false)
-	if !good {
-		return
+	email, err := str(m, "email", false)
+	if err != nil {
+		return 0, nil, err
 	}
-	groups, hasGroups, good := u.groupsField(w, r, m)
-	if !good {
-		return
+	groups, hasGroups, err := u.groupsField(r, m)
+	if err != nil {
+		return 0, nil, err
 	}
 	if email != "" {
-		email = strings.ToLower(strings.TrimSpace(email))
-		if !emailPattern.MatchString(email) {
-			writeEnvelope(w, http.StatusBadRequest, "ValidationError", "Invalid format for field 'email'")
-			return
+		if email, err = emailField(email); err != nil {
+			return 0, nil, err
 		}
-		_, err := u.st.UpdateUser(ctx, id, func(x *gatehouse.User) error { x.Login, x.Email = email, email; return nil })
-		if errors.Is(err, gatehouse.ErrAlreadyExists) {
-			writeEnvelope(w, http.StatusConflict, "ConflictError", "A user with this email already exists")
-			return
-		}
-		if err != nil {
-			u.fail(w, err)
-			return
+		if _, err := u.st.UpdateUser(ctx, id, func(x *gatehouse.User) error { x.Login, x.Email = email, email; return nil }); err != nil {
+			return 0, nil, userConflict(err)
 		}
 	}
 	if hasGroups {
 		have, err := u.st.GroupsOf(ctx, id)
 		if err != nil {
-			u.fail(w, err)
-			return
+			return 0, nil, err
 		}
 		for _, g := range have {
 			if !slices.Contains(groups, g) {
 				if err := u.st.RemoveMember(ctx, g, id); err != nil {
-					u.fail(w, err)
-					return
+					return 0, nil, err
 				}
 			}
 		}
 		for _, g := range groups {
 			if err := u.st.AddMember(ctx, g, id); err != nil {
-				u.fail(w, err)
-				return
+				return 0, nil, err
 			}
 		}
 	}
-	u.get(w, r, "")
+	return u.get(r, "")
 }
 
-func (u *users) del(w http.ResponseWriter, r *http.Request, caller string) {
+func (u *users) del(r *http.Request, caller string) (int, any, error) {
 	ctx := r.Context()
 	id := r.PathValue("id")
 	if _, err := u.st.GetUser(ctx, id); err != nil {
-		u.fail(w, err)
-		return
+		return 0, nil, err
 	}
 	acc, err := u.h.svc.Accounts.Account(ctx, id)
 	if err != nil {
-		u.fail(w, err)
-		return
+		return 0, nil, err
 	}
 	switch {
 	case acc.Bootstrap:
-		writeEnvelope(w, http.StatusForbidden, "ForbiddenError", "Bootstrap admin user cannot be deleted")
-		return
+		return 0, nil, envelope(http.StatusForbidden, "ForbiddenError", "Bootstrap admin user cannot be deleted")
 	case id == caller:
-		writeEnvelope(w, http.StatusForbidden, "ForbiddenError", "Users cannot delete their own account")
-		return
+		return 0, nil, envelope(http.StatusForbidden, "ForbiddenError", "Users cannot delete their own account")
 	}
 	if err := u.h.svc.LogoutUser(ctx, id, ""); err != nil {
-		u.fail(w, err)
-		return
+		return 0, nil, err
 	}
 	if err := u.st.DeleteUser(ctx, id); err != nil {
-		u.fail(w, err)
-		return
+		return 0, nil, err
 	}
-	w.WriteHeader(http.StatusNoContent)
+	return http.StatusNoContent, nil, nil
 }
 
-func (u *users) resetPassword(w http.ResponseWriter, r *http.Request, _ string) {
+func (u *users) resetPassword(r *http.Request, _ string) (int, any, error) {
 	id := r.PathValue("id")
 	if _, err := u.st.GetUser(r.Context(), id); err != nil {
-		u.fail(w, err)
-		return
+		return 0, nil, err
 	}
 	pw, err := u.h.svc.TemporaryPassword(r.Context(), id)
 	if err != nil {
-		u.fail(w, err)
-		return
+		return 0, nil, err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"temporaryPassword": pw, "mustChangePassword": true})
+	return http.StatusOK, map[string]any{"temporaryPassword": pw, "mustChangePassword": true}, nil
 }
 
-func (u *users) resetToken(w http.ResponseWriter, r *http.Request, _ string) {
+func (u *users) resetToken(r *http.Request, _ string) (int, any, error) {
 	id := r.PathValue("id")
 	if _, err := u.st.GetUser(r.Context(), id); err != nil {
-		u.fail(w, err)
-		return
+		return 0, nil, err
 	}
 	tok, err := u.h.svc.NewResetToken(r.Context(), id)
 	if err != nil {
-		u.fail(w, err)
-		return
+		return 0, nil, err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"resetToken": tok, "expiresIn": int(issuer.ResetTokenTTL.Seconds())})
+	return http.StatusOK, map[string]any{"resetToken": tok, "expiresIn": int(issuer.ResetTokenTTL.Seconds())}, nil
 }
 
 func (u *users) groupJSON(ctx context.Context, g gatehouse.Group) (map[string]any, error) {
@@ -546,178 +568,160 @@ func (u *users) groupJSON(ctx context.Context, g gatehouse.Group) (map[string]an
 		"mfaRequired": s.MFARequired, "createdAt": at, "updatedAt": at}, nil
 }
 
+// findGroup is the group named name; a missing one is the group's 404.
 func (u *users) findGroup(ctx context.Context, name string) (gatehouse.Group, error) {
 	all, err := u.st.ListGroups(ctx)
 	if err != nil {
-		return gatehouse.Group{}, err
+		return gatehouse.Group{}, groupNotFound(err)
 	}
 	for _, g := range all {
 		if g.Name == name {
 			return g, nil
 		}
 	}
-	return gatehouse.Group{}, gatehouse.ErrNotFound
+	return gatehouse.Group{}, groupNotFound(gatehouse.ErrNotFound)
 }
 
-func (u *users) groupFail(w http.ResponseWriter, err error) {
+// groupNotFound answers a missing group with the group's 404.
+func groupNotFound(err error) error {
 	if errors.Is(err, gatehouse.ErrNotFound) {
-		writeEnvelope(w, http.StatusNotFound, "NotFoundError", "Group not found")
-		return
+		return envelope(http.StatusNotFound, "NotFoundError", "Group not found")
 	}
-	u.fail(w, err)
+	return err
 }
 
-func (u *users) listGroups(w http.ResponseWriter, r *http.Request, _ string) {
+func (u *users) listGroups(r *http.Request, _ string) (int, any, error) {
 	all, err := u.st.ListGroups(r.Context())
 	if err != nil {
-		u.fail(w, err)
-		return
+		return 0, nil, err
 	}
 	out := []map[string]any{}
 	for _, g := range all {
 		j, err := u.groupJSON(r.Context(), g)
 		if err != nil {
-			u.fail(w, err)
-			return
+			return 0, nil, err
 		}
 		out = append(out, j)
 	}
-	writeJSON(w, http.StatusOK, out)
+	return http.StatusOK, out, nil
 }
 
 // mfaField reads an optional boolean mfaRequired.
-func mfaField(w http.ResponseWriter, m map[string]json.RawMessage) (*bool, bool) {
+func mfaField(m map[string]json.RawMessage) (*bool, error) {
 	raw, ok := m["mfaRequired"]
 	if !ok {
-		return nil, true
+		return nil, nil
 	}
 	var b bool
 	if err := json.Unmarshal(raw, &b); err != nil {
-		writeEnvelope(w, http.StatusBadRequest, "ValidationError", "mfaRequired must be a boolean")
-		return nil, false
+		return nil, invalid("mfaRequired must be a boolean")
 	}
-	return &b, true
+	return &b, nil
 }
 
-func (u *users) createGroup(w http.ResponseWriter, r *http.Request, _ string) {
-	m, good := body(w, r)
-	if !good {
-		return
+func (u *users) createGroup(r *http.Request, _ string) (int, any, error) {
+	m, err := body(r)
+	if err != nil {
+		return 0, nil, err
 	}
-	name, good := str(w, m, "name", true)
-	if !good {
-		return
+	name, err := str(m, "name", true)
+	if err != nil {
+		return 0, nil, err
 	}
-	mfa, good := mfaField(w, m)
-	if !good {
-		return
+	mfa, err := mfaField(m)
+	if err != nil {
+		return 0, nil, err
 	}
 	name = strings.ToLower(strings.TrimSpace(name))
 	if slices.Contains(issuer.SystemGroups, name) {
-		writeEnvelope(w, http.StatusConflict, "ConflictError", "A system group with this name already exists")
-		return
+		return 0, nil, envelope(http.StatusConflict, "ConflictError", "A system group with this name already exists")
 	}
 	ctx := r.Context()
 	g, err := u.st.CreateGroup(ctx, name)
 	if errors.Is(err, gatehouse.ErrAlreadyExists) {
-		writeEnvelope(w, http.StatusConflict, "ConflictError", "A group with this name already exists")
-		return
+		return 0, nil, envelope(http.StatusConflict, "ConflictError", "A group with this name already exists")
 	}
 	if err != nil {
-		u.fail(w, err)
-		return
+		return 0, nil, err
 	}
 	if err := u.h.svc.Accounts.SetGroup(ctx, name, issuer.GroupSettings{MFARequired: mfa != nil && *mfa}); err != nil {
-		u.fail(w, err)
-		return
+		return 0, nil, err
 	}
 	j, err := u.groupJSON(ctx, g)
 	if err != nil {
-		u.fail(w, err)
-		return
+		return 0, nil, err
 	}
-	writeJSON(w, http.StatusCreated, j)
+	return http.StatusCreated, j, nil
 }
 
-func (u *users) getGroup(w http.ResponseWriter, r *http.Request, _ string) {
+func (u *users) getGroup(r *http.Request, _ string) (int, any, error) {
 	g, err := u.findGroup(r.Context(), strings.ToLower(r.PathValue("name")))
 	if err != nil {
-		u.groupFail(w, err)
-		return
+		return 0, nil, err
 	}
 	j, err := u.groupJSON(r.Context(), g)
 	if err != nil {
-		u.fail(w, err)
-		return
+		return 0, nil, err
 	}
-	writeJSON(w, http.StatusOK, j)
+	return http.StatusOK, j, nil
 }
 
-func (u *users) patchGroup(w http.ResponseWriter, r *http.Request, _ string) {
+func (u *users) patchGroup(r *http.Request, _ string) (int, any, error) {
 	ctx := r.Context()
 	g, err := u.findGroup(ctx, strings.ToLower(r.PathValue("name")))
 	if err != nil {
-		u.groupFail(w, err)
-		return
+		return 0, nil, err
 	}
-	m, good := body(w, r)
-	if !good {
-		return
+	m, err := body(r)
+	if err != nil {
+		return 0, nil, err
 	}
-	mfa, good := mfaField(w, m)
-	if !good {
-		return
+	mfa, err := mfaField(m)
+	if err != nil {
+		return 0, nil, err
 	}
-	newName, good := str(w, m, "name", false)
-	if !good {
-		return
+	newName, err := str(m, "name", false)
+	if err != nil {
+		return 0, nil, err
 	}
 	newName = strings.ToLower(strings.TrimSpace(newName))
 	if mfa == nil && newName == "" {
-		writeEnvelope(w, http.StatusBadRequest, "ValidationError", "At least one of name or mfaRequired is required")
-		return
+		return 0, nil, invalid("At least one of name or mfaRequired is required")
 	}
 	settings, err := u.h.svc.Accounts.Group(ctx, g.Name)
 	if err != nil {
-		u.fail(w, err)
-		return
+		return 0, nil, err
 	}
 	system := settings.System || slices.Contains(issuer.SystemGroups, g.Name)
 	if newName != "" && newName != g.Name {
 		if system {
-			writeEnvelope(w, http.StatusForbidden, "ForbiddenError", "System group names cannot be changed")
-			return
+			return 0, nil, envelope(http.StatusForbidden, "ForbiddenError", "System group names cannot be changed")
 		}
-		writeEnvelope(w, http.StatusBadRequest, "ValidationError", "Renaming a group is not supported; create a new group")
-		return
+		return 0, nil, invalid("Renaming a group is not supported; create a new group")
 	}
 	if mfa != nil {
 		settings.MFARequired = *mfa
 		settings.System = system
 		if err := u.h.svc.Accounts.SetGroup(ctx, g.Name, settings); err != nil {
-			u.fail(w, err)
-			return
+			return 0, nil, err
 		}
 	}
-	u.getGroup(w, r, "")
+	return u.getGroup(r, "")
 }
 
-func (u *users) deleteGroup(w http.ResponseWriter, r *http.Request, _ string) {
+func (u *users) deleteGroup(r *http.Request, _ string) (int, any, error) {
 	ctx := r.Context()
 	name := strings.ToLower(r.PathValue("name"))
 	if _, err := u.findGroup(ctx, name); err != nil {
-		u.groupFail(w, err)
-		return
+		return 0, nil, err
 	}
 	if slices.Contains(issuer.SystemGroups, name) {
-		writeEnvelope(w, http.StatusForbidden, "ForbiddenError", "System groups cannot be deleted")
-		return
+		return 0, nil, envelope(http.StatusForbidden, "ForbiddenError", "System groups cannot be deleted")
 	}
 	if err := u.st.DeleteGroup(ctx, name); err != nil {
-		u.fail(w, err)
-		return
+		return 0, nil, err
 	}
-	w.WriteHeader(http.StatusNoContent)
+	return http.StatusNoContent, nil, nil
 }
 
 // sentinelMessage is the message of the issuer sentinel err wraps (the
