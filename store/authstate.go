@@ -27,6 +27,12 @@ type AuthState interface {
 	// oldest hit in the window leaves it. Atomic per key across replicas.
 	RateHit(ctx context.Context, key string, now time.Time, window time.Duration, max int) (allowed bool, retryAfter time.Duration, err error)
 
+	// PruneAuthState deletes sessions that expired before sessionsBefore
+	// and rate-limit hits recorded before hitsBefore, returning how many
+	// rows went. The housekeeping loop calls it; nothing on a login path
+	// does.
+	PruneAuthState(ctx context.Context, sessionsBefore, hitsBefore time.Time) (int, error)
+
 	// SecretOnce returns the secret stored under name; when there is none
 	// it stores value first. Replicas racing get the same (first) value.
 	SecretOnce(ctx context.Context, name string, value []byte) ([]byte, error)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -15,17 +14,27 @@ import (
 
 var _ store.AuthState = (*Store)(nil)
 
-// PutSession stores a BFF session and drops sessions expired for a while.
+// PutSession stores a BFF session.
 func (s *Store) PutSession(ctx context.Context, id string, data []byte, expires time.Time) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO auth_sessions (id, data, expires_at) VALUES ($1, $2, $3)
 		ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data, expires_at = EXCLUDED.expires_at`, id, data, expires.UTC())
 	if err != nil {
 		return fmt.Errorf("store: put session: %w", err)
 	}
-	if _, err := s.pool.Exec(ctx, `DELETE FROM auth_sessions WHERE expires_at < $1`, time.Now().Add(-time.Hour).UTC()); err != nil {
-		return fmt.Errorf("store: prune sessions: %w", err)
-	}
 	return nil
+}
+
+// PruneAuthState deletes expired sessions and old rate-limit hits.
+func (s *Store) PruneAuthState(ctx context.Context, sessionsBefore, hitsBefore time.Time) (int, error) {
+	sessions, err := s.pool.Exec(ctx, `DELETE FROM auth_sessions WHERE expires_at < $1`, sessionsBefore.UTC())
+	if err != nil {
+		return 0, fmt.Errorf("store: prune sessions: %w", err)
+	}
+	hits, err := s.pool.Exec(ctx, `DELETE FROM rate_hits WHERE at < $1`, hitsBefore.UTC())
+	if err != nil {
+		return 0, fmt.Errorf("store: prune rate hits: %w", err)
+	}
+	return int(sessions.RowsAffected() + hits.RowsAffected()), nil
 }
 
 // TakeSession deletes and returns a session in one statement.
@@ -61,13 +70,9 @@ func (s *Store) RateHit(ctx context.Context, key string, now time.Time, window t
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "gatehouse-rate:"+key); err != nil {
 			return err
 		}
-		// Hits older than the window count for no key: now and then drop
-		// every key's, else only this key's.
-		if rand.IntN(64) == 0 {
-			if _, err := tx.Exec(ctx, `DELETE FROM rate_hits WHERE at <= $1`, start); err != nil {
-				return err
-			}
-		} else if _, err := tx.Exec(ctx, `DELETE FROM rate_hits WHERE key = $1 AND at <= $2`, key, start); err != nil {
+		// This key's hits older than the window count no more; other
+		// keys' are PruneAuthState's.
+		if _, err := tx.Exec(ctx, `DELETE FROM rate_hits WHERE key = $1 AND at <= $2`, key, start); err != nil {
 			return err
 		}
 		var (

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"time"
 
 	"github.com/gatehouse-authz/gatehouse"
@@ -14,16 +13,28 @@ import (
 
 var _ store.AuthState = (*Store)(nil)
 
-// PutSession stores a BFF session and drops sessions expired for a while.
+// PutSession stores a BFF session.
 func (s *Store) PutSession(ctx context.Context, id string, data []byte, expires time.Time) error {
 	if _, err := s.w.ExecContext(ctx, `INSERT INTO auth_sessions (id, data, expires_at) VALUES (?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at`, id, data, expires.UnixMicro()); err != nil {
 		return fmt.Errorf("store: put session: %w", err)
 	}
-	if _, err := s.w.ExecContext(ctx, `DELETE FROM auth_sessions WHERE expires_at < ?`, time.Now().Add(-time.Hour).UnixMicro()); err != nil {
-		return fmt.Errorf("store: prune sessions: %w", err)
-	}
 	return nil
+}
+
+// PruneAuthState deletes expired sessions and old rate-limit hits.
+func (s *Store) PruneAuthState(ctx context.Context, sessionsBefore, hitsBefore time.Time) (int, error) {
+	sessions, err := s.w.ExecContext(ctx, `DELETE FROM auth_sessions WHERE expires_at < ?`, sessionsBefore.UnixMicro())
+	if err != nil {
+		return 0, fmt.Errorf("store: prune sessions: %w", err)
+	}
+	hits, err := s.w.ExecContext(ctx, `DELETE FROM rate_hits WHERE at < ?`, hitsBefore.UnixMicro())
+	if err != nil {
+		return 0, fmt.Errorf("store: prune rate hits: %w", err)
+	}
+	n1, _ := sessions.RowsAffected()
+	n2, _ := hits.RowsAffected()
+	return int(n1 + n2), nil
 }
 
 // TakeSession deletes and returns a session in one statement.
@@ -59,13 +70,9 @@ func (s *Store) RateHit(ctx context.Context, key string, now time.Time, window t
 	}
 	defer func() { _ = tx.Rollback() }()
 	start := now.Add(-window).UnixMicro()
-	// Hits older than the window count for no key: now and then drop every
-	// key's, else only this key's.
-	prune, args := `DELETE FROM rate_hits WHERE key = ? AND at <= ?`, []any{key, start}
-	if rand.IntN(64) == 0 {
-		prune, args = `DELETE FROM rate_hits WHERE at <= ?`, []any{start}
-	}
-	if _, err := tx.ExecContext(ctx, prune, args...); err != nil {
+	// This key's hits older than the window count no more; other keys'
+	// are PruneAuthState's.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM rate_hits WHERE key = ? AND at <= ?`, key, start); err != nil {
 		return false, 0, fmt.Errorf("store: rate hit: %w", err)
 	}
 	var (

@@ -33,6 +33,31 @@ func RunAuthState(t *testing.T, open func(t *testing.T) (a, b store.AuthState)) 
 		}
 		mustNil(t, "delete absent", a.DeleteSession(ctx, "nope"))
 	})
+	t.Run("Prune", func(t *testing.T) {
+		a, b := open(t)
+		ctx := t.Context()
+		now := time.Now()
+		mustNil(t, "put", a.PutSession(ctx, "old", []byte("x"), now.Add(-2*time.Hour)))
+		mustNil(t, "put", a.PutSession(ctx, "recent", []byte("y"), now.Add(-time.Second)))
+		t0 := now.Truncate(time.Second)
+		if ok, _, err := a.RateHit(ctx, "ip:9", t0, 10*time.Second, 1); err != nil || !ok {
+			t.Fatalf("first hit: %v %v", ok, err)
+		}
+		n, err := b.PruneAuthState(ctx, now.Add(-time.Hour), t0.Add(time.Second))
+		mustNil(t, "prune", err)
+		if n != 2 {
+			t.Fatalf("pruned %d rows, want 2 (one session, one hit)", n)
+		}
+		_, _, err = a.TakeSession(ctx, "old")
+		wantErr(t, "pruned session", err, gatehouse.ErrNotFound)
+		if _, _, err := a.TakeSession(ctx, "recent"); err != nil {
+			t.Fatalf("a session expired less than the cut-off was pruned: %v", err)
+		}
+		// The pruned hit no longer counts, though still inside its window.
+		if ok, _, err := a.RateHit(ctx, "ip:9", t0.Add(2*time.Second), 10*time.Second, 1); err != nil || !ok {
+			t.Fatalf("hit after prune: %v %v, want allowed", ok, err)
+		}
+	})
 	t.Run("SlidingWindow", func(t *testing.T) {
 		a, b := open(t)
 		ctx := t.Context()
