@@ -1,9 +1,6 @@
 package main
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -14,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
@@ -34,44 +30,6 @@ const replicaConsole = "http://console.test"
 func replicaIdP(t *testing.T) *testenv.IdP {
 	t.Helper()
 	return testenv.StartIdP(t, testenv.IdPOptions{RedirectURIs: []string{"http://127.0.0.1/api/v3/user/oauth/callback"}})
-}
-
-// pgSchemaURL creates a fresh schema on the test PostgreSQL, dropped when
-// the test ends, and returns a DATABASE_URL selecting it.
-func pgSchemaURL(t *testing.T) string {
-	t.Helper()
-	dsn := testenv.PostgresDSN(t)
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name := "gh_proc_" + hex.EncodeToString(b[:])
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		c, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			return
-		}
-		defer c.Close(ctx)
-		_, _ = c.Exec(ctx, "DROP SCHEMA "+name+" CASCADE")
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", name)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 // replica is one `gatehouse serve` process with its HTTP base URL.
@@ -147,7 +105,7 @@ func TestBF10SessionSharedByTwoProcesses(t *testing.T) {
 		want  int
 	}{{"database", http.StatusFound}, {"memory", http.StatusUnauthorized}} {
 		t.Run(tc.store, func(t *testing.T) {
-			a, b := startReplicaPair(t, idp, "DATABASE_URL", pgSchemaURL(t), "AUTH_SESSION_STORE_TYPE", tc.store)
+			a, b := startReplicaPair(t, idp, "DATABASE_URL", testenv.PostgresSchemaURL(t, "gh_proc"), "AUTH_SESSION_STORE_TYPE", tc.store)
 
 			// A browser: authorize on A, the IdP's login form, stopping at
 			// the redirect to Gatehouse's callback.
@@ -221,7 +179,7 @@ func TestBF10SessionSharedByTwoProcesses(t *testing.T) {
 // window: the third (on A, which has seen one) is 429 with Retry-After, and
 // so is a fourth on B.
 func TestRL07WindowSharedByTwoProcesses(t *testing.T) {
-	db := pgSchemaURL(t)
+	db := testenv.PostgresSchemaURL(t, "gh_proc")
 	idp := replicaIdP(t)
 	a, b := startReplicaPair(t, idp, "DATABASE_URL", db, "AUTH_SESSION_STORE_TYPE", "database",
 		"AUTH_RATE_LIMIT_MAX_REQUESTS", "2")

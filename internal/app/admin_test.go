@@ -642,7 +642,7 @@ func TestAT12IssuedSecretsStoredAsDigests(t *testing.T) {
 // (a role and binding, a token issued and then revoked) are honoured by a
 // second replica on the same PostgreSQL.
 func TestRB14AdminAPIOnTwoReplicas(t *testing.T) {
-	url := postgresSchemaURL(t, "gh_admin_replicas")
+	url := testenv.PostgresSchemaURL(t, "gh_admin_replicas")
 	iss := testenv.NewIssuer(t)
 	policy := adminPolicyDir(t)
 	a := start(t, externalEnv(t, iss, "DATABASE_URL", url, "POLICY_DIR", policy), true)

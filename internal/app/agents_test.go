@@ -213,7 +213,7 @@ func TestAG04ReplayedJTIIsRefused(t *testing.T) {
 // TestAG04ReplayAcrossReplicasOnPostgres: a jti used on one replica is
 // refused on another sharing the PostgreSQL store.
 func TestAG04ReplayAcrossReplicasOnPostgres(t *testing.T) {
-	url := postgresSchemaURL(t, "gh_agents")
+	url := testenv.PostgresSchemaURL(t, "gh_agents")
 	iss := testenv.NewIssuer(t)
 	a := start(t, externalEnv(t, iss, "DATABASE_URL", url), true)
 	b := start(t, externalEnv(t, iss, "DATABASE_URL", url), true)

@@ -378,7 +378,7 @@ func TestRoleBindings(t *testing.T) {
 // other.
 func TestRB14ReplicasOnPostgres(t *testing.T) {
 	ctx := context.Background()
-	url := postgresSchemaURL(t, "gh_replicas")
+	url := testenv.PostgresSchemaURL(t, "gh_replicas")
 	iss := testenv.NewIssuer(t)
 	a := start(t, externalEnv(t, iss, "DATABASE_URL", url), true)
 	b := start(t, externalEnv(t, iss, "DATABASE_URL", url), true)

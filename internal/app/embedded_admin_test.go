@@ -11,6 +11,7 @@ import (
 
 	"github.com/gatehouse-authz/gatehouse/config"
 	"github.com/gatehouse-authz/gatehouse/internal/app"
+	"github.com/gatehouse-authz/gatehouse/internal/testenv"
 	"github.com/gatehouse-authz/gatehouse/issuer"
 	"github.com/gatehouse-authz/gatehouse/login"
 )
@@ -106,7 +107,7 @@ func TestTV04RetiredKeyLeavesAfterTokenLifetime(t *testing.T) {
 // PostgreSQL; after a rotation on A, B signs with the new key and both
 // accept tokens signed before and after, without restart.
 func TestIS05RotationReachesEveryReplica(t *testing.T) {
-	dbURL := postgresSchemaURL(t, "gh_embedded")
+	dbURL := testenv.PostgresSchemaURL(t, "gh_embedded")
 	key := "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" // 32 bytes, base64
 	proxy, target := publicProxy(t)
 	env := func() map[string]string {

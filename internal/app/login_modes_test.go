@@ -498,7 +498,7 @@ func TestCF10SessionSecretSealedAtRest(t *testing.T) {
 		}
 	})
 	t.Run("embedded/postgres", func(t *testing.T) {
-		db := pgSchema(t)
+		db := testenv.PostgresSchemaURL(t, "gh_ext")
 		key := randomKey(t)
 		a := startEmbedded(t, "DATABASE_URL", db, "AUTH_ENCRYPTION_KEY", key)
 		b := startEmbedded(t, "DATABASE_URL", db, "AUTH_ENCRYPTION_KEY", key)
@@ -509,7 +509,7 @@ func TestCF10SessionSecretSealedAtRest(t *testing.T) {
 	t.Run("external", func(t *testing.T) {
 		idp := startIdP(t)
 		wantSealed(t, startExternal(t, idp), "") // key generated into DATA_DIR
-		db := pgSchema(t)
+		db := testenv.PostgresSchemaURL(t, "gh_ext")
 		key := randomKey(t)
 		a := startExternal(t, idp, "DATABASE_URL", db, "AUTH_ENCRYPTION_KEY", key)
 		b := startExternal(t, idp, "DATABASE_URL", db, "AUTH_ENCRYPTION_KEY", key)

@@ -276,7 +276,7 @@ func TestPR09ShortLivedSingleUseTokens(t *testing.T) {
 // TestPR09ReplayAcrossReplicasOnPostgres: a token accepted by one replica is
 // refused by another sharing the PostgreSQL store.
 func TestPR09ReplayAcrossReplicasOnPostgres(t *testing.T) {
-	url := postgresSchemaURL(t, "gh_peer")
+	url := testenv.PostgresSchemaURL(t, "gh_peer")
 	iss := testenv.NewIssuer(t)
 	env := func() map[string]string {
 		return externalEnv(t, iss, "DATABASE_URL", url,

@@ -2,16 +2,11 @@ package app_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/gatehouse-authz/gatehouse/internal/testenv"
 )
@@ -147,41 +142,10 @@ func TestRL06TrustProxy(t *testing.T) {
 	}
 }
 
-// pgSchema creates a fresh schema and returns a DATABASE_URL selecting it.
-func pgSchema(t *testing.T) string {
-	t.Helper()
-	dsn := testenv.PostgresDSN(t)
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name := "gh_ext_" + hex.EncodeToString(b[:])
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(context.Background(), dsn)
-		if err != nil {
-			return
-		}
-		defer c.Close(context.Background())
-		_, _ = c.Exec(context.Background(), "DROP SCHEMA "+name+" CASCADE")
-	})
-	u, _ := url.Parse(dsn)
-	q := u.Query()
-	q.Set("search_path", name)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
 // TestRL07WindowSharedByReplicas: two Gatehouse processes on one
 // PostgreSQL count one window per client IP.
 func TestRL07WindowSharedByReplicas(t *testing.T) {
-	db := pgSchema(t)
+	db := testenv.PostgresSchemaURL(t, "gh_ext")
 	idp := startIdP(t)
 	a := startExternal(t, idp, "DATABASE_URL", db, "AUTH_RATE_LIMIT_MAX_REQUESTS", "2")
 	b := startExternal(t, idp, "DATABASE_URL", db, "AUTH_RATE_LIMIT_MAX_REQUESTS", "2")
@@ -205,7 +169,7 @@ func TestBF10SessionSharedByReplicas(t *testing.T) {
 		want  int
 	}{{"database", http.StatusFound}, {"memory", http.StatusUnauthorized}} {
 		t.Run(tc.store, func(t *testing.T) {
-			db := pgSchema(t)
+			db := testenv.PostgresSchemaURL(t, "gh_ext")
 			a := startExternal(t, idp, "DATABASE_URL", db, "AUTH_SESSION_STORE_TYPE", tc.store)
 			// B serves the same public URL (a load balancer would send the
 			// callback to either).
@@ -267,7 +231,7 @@ func TestCF10SessionSecretGeneratedOnce(t *testing.T) {
 	}
 
 	// Replicas on one PostgreSQL share the generated secret.
-	db := pgSchema(t)
+	db := testenv.PostgresSchemaURL(t, "gh_ext")
 	ra := startExternal(t, idp, "DATABASE_URL", db)
 	rb := startExternal(t, idp, "DATABASE_URL", db)
 	sa, _ := ra.app.SessionSecret(context.Background())

@@ -2,17 +2,13 @@ package admin_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -41,27 +37,8 @@ func backends(t *testing.T, f func(t *testing.T, st store.Store)) {
 		f(t, st)
 	})
 	t.Run("postgres", func(t *testing.T) {
-		dsn := testenv.PostgresDSN(t)
 		ctx := context.Background()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			testenv.RequireServer(t, "PostgreSQL", err)
-		}
-		var b [6]byte
-		_, _ = rand.Read(b[:])
-		schema := "gh_admin_" + hex.EncodeToString(b[:])
-		if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			_, _ = conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			_ = conn.Close(context.Background())
-		})
-		sep := "?"
-		if strings.Contains(dsn, "?") {
-			sep = "&"
-		}
-		st, err := postgres.Open(ctx, dsn+sep+"search_path="+schema)
+		st, err := postgres.Open(ctx, testenv.PostgresSchemaURL(t, "gh_admin"))
 		if err != nil {
 			t.Fatal(err)
 		}
