@@ -133,81 +133,65 @@ func str(v []byte) (string, error) {
 	return unsafe.String(unsafe.SliceData(v), len(v)), nil
 }
 
-// The methods below each decode one message type. A known field with an
-// unexpected wire type is skipped, as proto.Unmarshal treats it as unknown.
-
-func (w *wireCheck) checkRequest(b []byte) error {
+// bytesFields calls fn with the number and payload of each length-delimited
+// field of the message b, in order, after checking that every field is well
+// formed. Fields of other wire types are skipped: the fields read here are
+// all strings, bytes or messages, and a known field with an unexpected wire
+// type is unknown to proto.Unmarshal too.
+func bytesFields(b []byte, fn func(num protowire.Number, v []byte) error) error {
 	for len(b) > 0 {
 		num, typ, v, rest, err := field(b)
 		if err != nil {
 			return err
 		}
 		b = rest
-		if typ == protowire.BytesType && num == fCheckRequestAttributes {
-			if err := w.attributes(v); err != nil {
-				return err
-			}
+		if typ != protowire.BytesType {
+			continue
+		}
+		if err := fn(num, v); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// The methods below each decode one message type.
+
+func (w *wireCheck) checkRequest(b []byte) error {
+	return bytesFields(b, func(num protowire.Number, v []byte) error {
+		if num == fCheckRequestAttributes {
+			return w.attributes(v)
+		}
+		return nil
+	})
 }
 
 func (w *wireCheck) attributes(b []byte) error {
-	for len(b) > 0 {
-		num, typ, v, rest, err := field(b)
-		if err != nil {
-			return err
-		}
-		b = rest
-		if typ != protowire.BytesType {
-			continue
-		}
+	return bytesFields(b, func(num protowire.Number, v []byte) error {
 		switch num {
 		case fAttributesSource:
-			err = w.peer(v)
+			return w.peer(v)
 		case fAttributesRequest:
-			err = w.request(v)
+			return w.request(v)
 		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+		return nil
+	})
 }
 
 func (w *wireCheck) peer(b []byte) error {
-	for len(b) > 0 {
-		num, typ, v, rest, err := field(b)
-		if err != nil {
-			return err
-		}
-		b = rest
-		if typ != protowire.BytesType {
-			continue
-		}
+	return bytesFields(b, func(num protowire.Number, v []byte) (err error) {
 		switch num {
 		case fPeerAddress:
 			err = w.address(v)
 		case fPeerPrincipal:
 			w.principal, err = str(v)
 		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+		return err
+	})
 }
 
 func (w *wireCheck) address(b []byte) error {
-	for len(b) > 0 {
-		num, typ, v, rest, err := field(b)
-		if err != nil {
-			return err
-		}
-		b = rest
-		if typ != protowire.BytesType {
-			continue
-		}
+	return bytesFields(b, func(num protowire.Number, v []byte) error {
 		// Setting another member of the oneof clears the previous one; the
 		// same member again merges into it.
 		switch num {
@@ -215,96 +199,57 @@ func (w *wireCheck) address(b []byte) error {
 			if w.addrKind != addrSocket {
 				w.addrKind, w.socketAddress = addrSocket, ""
 			}
-			err = w.socketAddr(v)
+			return w.socketAddr(v)
 		case fAddressPipe:
 			if w.addrKind != addrPipe {
 				w.addrKind, w.pipePath = addrPipe, ""
 			}
-			err = w.pipe(v)
+			return w.pipe(v)
 		case fAddressInternal:
 			// Not read, but it still has to be well formed and it replaces
 			// the other members.
 			w.addrKind = addrOther
-			err = skipMessage(v)
+			return skipMessage(v)
 		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+		return nil
+	})
 }
 
 func (w *wireCheck) socketAddr(b []byte) error {
-	for len(b) > 0 {
-		num, typ, v, rest, err := field(b)
-		if err != nil {
-			return err
+	return bytesFields(b, func(num protowire.Number, v []byte) (err error) {
+		if num == fSocketAddressAddress {
+			w.socketAddress, err = str(v)
 		}
-		b = rest
-		if typ == protowire.BytesType && num == fSocketAddressAddress {
-			if w.socketAddress, err = str(v); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+		return err
+	})
 }
 
 func (w *wireCheck) pipe(b []byte) error {
-	for len(b) > 0 {
-		num, typ, v, rest, err := field(b)
-		if err != nil {
-			return err
+	return bytesFields(b, func(num protowire.Number, v []byte) (err error) {
+		if num == fPipePath {
+			w.pipePath, err = str(v)
 		}
-		b = rest
-		if typ == protowire.BytesType && num == fPipePath {
-			if w.pipePath, err = str(v); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+		return err
+	})
 }
 
 // skipMessage checks that b is a sequence of well-formed fields.
 func skipMessage(b []byte) error {
-	for len(b) > 0 {
-		_, _, _, rest, err := field(b)
-		if err != nil {
-			return err
-		}
-		b = rest
-	}
-	return nil
+	return bytesFields(b, func(protowire.Number, []byte) error { return nil })
 }
 
 func (w *wireCheck) request(b []byte) error {
-	for len(b) > 0 {
-		num, typ, v, rest, err := field(b)
-		if err != nil {
-			return err
-		}
-		b = rest
-		if typ == protowire.BytesType && num == fRequestHTTP {
+	return bytesFields(b, func(num protowire.Number, v []byte) error {
+		if num == fRequestHTTP {
 			w.hasHTTP = true
-			if err := w.http(v); err != nil {
-				return err
-			}
+			return w.http(v)
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 func (w *wireCheck) http(b []byte) error {
-	for len(b) > 0 {
-		num, typ, v, rest, err := field(b)
-		if err != nil {
-			return err
-		}
-		b = rest
-		if typ != protowire.BytesType {
-			continue
-		}
+	return bytesFields(b, func(num protowire.Number, v []byte) (err error) {
 		switch num {
 		case fHTTPMethod:
 			w.method, err = str(v)
@@ -326,35 +271,25 @@ func (w *wireCheck) http(b []byte) error {
 				w.headerMaps = append(w.headerMaps, v)
 			}
 		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+		return err
+	})
 }
 
 // headerEntry decodes one map entry of HttpRequest.headers: a later entry
 // with the same key replaces an earlier one, a missing key or value is "".
 func (w *wireCheck) headerEntry(b []byte) error {
 	var key, value string
-	for len(b) > 0 {
-		num, typ, v, rest, err := field(b)
-		if err != nil {
-			return err
-		}
-		b = rest
-		if typ != protowire.BytesType {
-			continue
-		}
+	err := bytesFields(b, func(num protowire.Number, v []byte) (err error) {
 		switch num {
 		case fMapKey:
 			key, err = str(v)
 		case fMapValue:
 			value, err = str(v)
 		}
-		if err != nil {
-			return err
-		}
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	if w.headers == nil {
 		w.headers = make(map[string]string, 32)
@@ -382,26 +317,13 @@ func checkHeaderMap(b []byte) error {
 
 // forEachHeaderValue calls fn with each HeaderValue of a HeaderMap, in order.
 func forEachHeaderValue(b []byte, fn func(key, value string, raw []byte)) error {
-	for len(b) > 0 {
-		num, typ, v, rest, err := field(b)
-		if err != nil {
-			return err
-		}
-		b = rest
-		if typ != protowire.BytesType || num != fHeaderMapHeaders {
-			continue
+	return bytesFields(b, func(num protowire.Number, v []byte) error {
+		if num != fHeaderMapHeaders {
+			return nil
 		}
 		var key, value string
 		var raw []byte
-		for len(v) > 0 {
-			num, typ, fv, rest, err := field(v)
-			if err != nil {
-				return err
-			}
-			v = rest
-			if typ != protowire.BytesType {
-				continue
-			}
+		err := bytesFields(v, func(num protowire.Number, fv []byte) (err error) {
 			switch num {
 			case fHeaderValueKey:
 				key, err = str(fv)
@@ -410,13 +332,14 @@ func forEachHeaderValue(b []byte, fn func(key, value string, raw []byte)) error 
 			case fHeaderValueRaw:
 				raw = fv
 			}
-			if err != nil {
-				return err
-			}
+			return err
+		})
+		if err != nil {
+			return err
 		}
 		fn(key, value, raw)
-	}
-	return nil
+		return nil
+	})
 }
 
 // fill is fillRequest for the decoded fields.
