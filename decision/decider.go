@@ -102,9 +102,9 @@ const (
 func (d *Decider) Decide(ctx context.Context, req *gatehouse.Request) (dec gatehouse.Decision) {
 	if dl, ok := ctx.Deadline(); ok {
 		reserve := min(max(time.Until(dl)/10, minDeadlineReserve), maxDeadlineReserve)
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, dl.Add(-reserve))
-		defer cancel()
+		rctx := withReserve(ctx, dl.Add(-reserve))
+		defer rctx.release()
+		ctx = rctx
 	}
 	start := d.opts.Now()
 	id := d.opts.NewID()
