@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"hash"
 	"math"
 	"slices"
 )
@@ -27,9 +26,10 @@ func volatileClaim(name string) bool {
 // principal with the same claims get the same digest, which is what lets
 // decisions be cached across distinct tokens.
 func (id *Identity) ComputeDigest() {
-	h := sha256.New()
+	// The encoding is built in one buffer and hashed once: a Write per
+	// field through hash.Hash cost an allocation per tag and string.
 	var d digester
-	d.h = h
+	d.b = d.stack[:0]
 	d.str(string(id.Kind))
 	d.str(id.Subject)
 	d.strs(id.Groups)
@@ -52,25 +52,22 @@ func (id *Identity) ComputeDigest() {
 			d.value(id.Claims[k], 0)
 		}
 	}
-	h.Sum(id.Digest[:0])
+	id.Digest = sha256.Sum256(d.b)
 }
 
 type digester struct {
-	h   hash.Hash
-	buf [9]byte
+	b     []byte
+	stack [1024]byte
 }
 
-func (d *digester) tag(t byte) { d.h.Write([]byte{t}) }
+func (d *digester) tag(t byte) { d.b = append(d.b, t) }
 
-func (d *digester) length(n int) {
-	binary.BigEndian.PutUint64(d.buf[:8], uint64(n))
-	d.h.Write(d.buf[:8])
-}
+func (d *digester) length(n int) { d.b = binary.BigEndian.AppendUint64(d.b, uint64(n)) }
 
 func (d *digester) str(s string) {
 	d.tag('s')
 	d.length(len(s))
-	d.h.Write([]byte(s))
+	d.b = append(d.b, s...)
 }
 
 func (d *digester) strs(ss []string) {
@@ -90,7 +87,7 @@ func (d *digester) value(v any, depth int) {
 		b, _ := json.Marshal(v)
 		d.tag('j')
 		d.length(len(b))
-		d.h.Write(b)
+		d.b = append(d.b, b...)
 		return
 	}
 	switch x := v.(type) {
@@ -106,8 +103,7 @@ func (d *digester) value(v any, depth int) {
 		d.str(x)
 	case float64:
 		d.tag('d')
-		binary.BigEndian.PutUint64(d.buf[:8], math.Float64bits(x))
-		d.h.Write(d.buf[:8])
+		d.b = binary.BigEndian.AppendUint64(d.b, math.Float64bits(x))
 	case json.Number:
 		d.tag('#')
 		d.str(string(x))
@@ -140,6 +136,6 @@ func (d *digester) value(v any, depth int) {
 		}
 		d.tag('j')
 		d.length(len(b))
-		d.h.Write(b)
+		d.b = append(d.b, b...)
 	}
 }
