@@ -13,6 +13,15 @@ import (
 
 var b64 = base64.RawURLEncoding.Strict()
 
+// base64URL marks the bytes of the base64url alphabet: one load per byte of
+// the token instead of five comparisons.
+var base64URL = func() (t [256]bool) {
+	for _, c := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_" {
+		t[c] = true
+	}
+	return t
+}()
+
 // Compact is a JWS compact serialization split and decoded.
 type Compact struct {
 	Header    []byte
@@ -33,7 +42,7 @@ func Parse(tok string) (Compact, error) {
 	for i := 0; i < len(tok); i++ {
 		c := tok[i]
 		switch {
-		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '-', c == '_':
+		case base64URL[c]:
 		case c == '.':
 			switch {
 			case d1 < 0:

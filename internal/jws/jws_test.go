@@ -41,3 +41,17 @@ func TestIsObject(t *testing.T) {
 		}
 	}
 }
+
+// TestParseAlphabet: every byte value, placed in the payload segment, is
+// accepted exactly when it belongs to the base64url alphabet.
+func TestParseAlphabet(t *testing.T) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	for c := range 256 {
+		// "e30" + c + "AA" is 6 characters: valid base64url length whatever c decodes to.
+		tok := "eyJ9.e30" + string([]byte{byte(c)}) + "AA.c2ln"
+		_, err := Parse(tok)
+		if want := bytes.IndexByte([]byte(alphabet), byte(c)) >= 0; (err == nil) != want {
+			t.Errorf("byte %#x: Parse error %v, want accepted=%v", c, err, want)
+		}
+	}
+}
