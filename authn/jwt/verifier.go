@@ -65,6 +65,7 @@ type Verifier struct {
 	leeway  time.Duration
 	now     func() time.Time
 	log     *slog.Logger
+	headers headerCache
 }
 
 var _ gatehouse.Authenticator = (*Verifier)(nil)
@@ -141,9 +142,11 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*gatehouse.Identit
 	if err != nil {
 		return nil, gatehouse.Refuse(gatehouse.ReasonTokenMalformed, "jwt: %w", err)
 	}
-	hdr, err := decodeHeader(tok.Header)
-	if err != nil {
-		return nil, gatehouse.Refuse(gatehouse.ReasonTokenMalformed, "jwt: %w", err)
+	hdr, knownHeader := v.headers.get(tok.Header)
+	if !knownHeader {
+		if hdr, err = decodeHeader(tok.Header); err != nil {
+			return nil, gatehouse.Refuse(gatehouse.ReasonTokenMalformed, "jwt: %w", err)
+		}
 	}
 	// Exact, case-sensitive names: "none", "None", "HS256" and "rs256" are
 	// all outside the list.
@@ -172,6 +175,9 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*gatehouse.Identit
 	}
 	if !verifyAny(keys, hdr.Alg, tok) {
 		return nil, gatehouse.Refuse(gatehouse.ReasonTokenSignature, "jwt: signature invalid (iss %s, kid %s, alg %s)", clip(iss.url), clip(hdr.Kid), hdr.Alg)
+	}
+	if !knownHeader {
+		v.headers.add(tok.Header, hdr)
 	}
 	return v.identity(iss, claims)
 }

@@ -1,10 +1,12 @@
 package jwt
 
 import (
+	"context"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -356,3 +358,55 @@ func pad(s string) string {
 }
 
 func b64url(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+// TestHeaderCache: a cached header spares decoding, never a check. Tokens
+// sharing a verified token's header are still refused for a bad signature or
+// a disallowed alg, a header is cached only once its token verified, and
+// the cache stays bounded.
+func TestHeaderCache(t *testing.T) {
+	f := newFixture(t, fixtureOpts{})
+	valid := f.iss.Mint(f.iss.Claims())
+	segs := strings.Split(valid, ".")
+	rawHeader, err := base64.RawURLEncoding.DecodeString(segs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// A forged signature under a header nobody verified yet: refused, not cached.
+	forged := segs[0] + "." + segs[1] + "." + base64.RawURLEncoding.EncodeToString(make([]byte, 256))
+	id, err := f.verify(forged)
+	wantReason(t, id, err, gatehouse.ReasonTokenSignature, false)
+	if _, ok := f.v.headers.get(rawHeader); ok {
+		t.Fatal("the header of a token that failed verification was cached")
+	}
+
+	if _, err := f.verify(valid); err != nil {
+		t.Fatal(err)
+	}
+	if h, ok := f.v.headers.get(rawHeader); !ok || h.Alg != "RS256" || h.Kid != "rsa-1" {
+		t.Fatalf("verified token's header cached as %+v, %v", h, ok)
+	}
+	id, err = f.verify(forged)
+	wantReason(t, id, err, gatehouse.ReasonTokenSignature, false)
+
+	// The allow-list is applied to cached headers too.
+	narrowed, err := New(Options{
+		Issuers:     []IssuerConfig{{URL: f.iss.URL(), Audiences: []string{f.iss.Audience()}, Keys: f.src}},
+		AllowedAlgs: []string{"ES256"},
+		Now:         f.clk.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	narrowed.headers.add(rawHeader, header{Alg: "RS256", Kid: "rsa-1"})
+	id, err = narrowed.Verify(context.Background(), valid)
+	wantReason(t, id, err, gatehouse.ReasonTokenAlgorithm, false)
+
+	var c headerCache
+	for i := range 3 * maxCachedHeaders {
+		c.add([]byte(fmt.Sprintf(`{"alg":"RS256","kid":"k%d"}`, i)), header{Alg: "RS256"})
+		if n := len(*c.m.Load()); n > maxCachedHeaders {
+			t.Fatalf("%d headers cached, bound is %d", n, maxCachedHeaders)
+		}
+	}
+}
