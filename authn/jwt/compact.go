@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/gatehouse-authz/gatehouse/internal/jsonobj"
 	"github.com/gatehouse-authz/gatehouse/internal/jws"
 )
 
@@ -38,8 +39,10 @@ func decodeClaims(b []byte) (map[string]any, error) {
 	if !jws.IsObject(b) {
 		return nil, errors.New("payload is not a JSON object")
 	}
-	var claims map[string]any
-	if err := json.Unmarshal(b, &claims); err != nil {
+	// jsonobj gives what json.Unmarshal into a map[string]any gives, in
+	// about a third of the time; this runs for every new token.
+	claims, err := jsonobj.Decode(b)
+	if err != nil {
 		return nil, fmt.Errorf("payload: %w", err)
 	}
 	return claims, nil
