@@ -14,10 +14,11 @@ import (
 	"strings"
 )
 
-// DefaultGCPercent is the GOGC Gatehouse runs with unless GOGC is set. The
-// live heap is small (caches of a few MiB), so 400 keeps RSS far below
-// typical container limits while collecting a fifth as often as GOGC=100.
-const DefaultGCPercent = 400
+// DefaultGCPercent is the GOGC Gatehouse runs with unless GOGC is set: half
+// as many collections as GOGC=100. Measured under load (docs/benchmarks.md,
+// 2026-12-07), 400 saved ~5 µs of CPU per decision over 200 but took the RSS
+// peak from 63 to 77 MiB, against a budget of 80.
+const DefaultGCPercent = 200
 
 // LimitPercent is the share of the cgroup's memory limit used as the soft
 // memory limit: the rest is headroom for stacks, the runtime and the page
