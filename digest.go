@@ -26,116 +26,113 @@ func volatileClaim(name string) bool {
 // principal with the same claims get the same digest, which is what lets
 // decisions be cached across distinct tokens.
 func (id *Identity) ComputeDigest() {
-	// The encoding is built in one buffer and hashed once: a Write per
-	// field through hash.Hash cost an allocation per tag and string.
-	var d digester
-	d.b = d.stack[:0]
-	d.str(string(id.Kind))
-	d.str(id.Subject)
-	d.strs(id.Groups)
-	d.strs(id.Permissions)
-	d.str(id.Issuer)
+	// The encoding is appended to one buffer, on the stack for a typical
+	// identity, and hashed once: a Write per field through hash.Hash cost an
+	// allocation per tag and string.
+	var stack [1024]byte
+	b := appendStr(stack[:0], string(id.Kind))
+	b = appendStr(b, id.Subject)
+	b = appendStrs(b, id.Groups)
+	b = appendStrs(b, id.Permissions)
+	b = appendStr(b, id.Issuer)
 	if id.Claims == nil {
-		d.tag('0')
+		b = append(b, '0')
 	} else {
-		keys := make([]string, 0, len(id.Claims))
+		var keyStack [32]string
+		keys := keyStack[:0]
 		for k := range id.Claims {
 			if !volatileClaim(k) {
 				keys = append(keys, k)
 			}
 		}
 		slices.Sort(keys)
-		d.tag('{')
-		d.length(len(keys))
+		b = append(b, '{')
+		b = appendLength(b, len(keys))
 		for _, k := range keys {
-			d.str(k)
-			d.value(id.Claims[k], 0)
+			b = appendStr(b, k)
+			b = appendValue(b, id.Claims[k], 0)
 		}
 	}
-	id.Digest = sha256.Sum256(d.b)
+	id.Digest = sha256.Sum256(b)
 }
 
-type digester struct {
-	b     []byte
-	stack [1024]byte
+func appendLength(b []byte, n int) []byte { return binary.BigEndian.AppendUint64(b, uint64(n)) }
+
+func appendStr(b []byte, s string) []byte {
+	b = append(b, 's')
+	b = appendLength(b, len(s))
+	return append(b, s...)
 }
 
-func (d *digester) tag(t byte) { d.b = append(d.b, t) }
-
-func (d *digester) length(n int) { d.b = binary.BigEndian.AppendUint64(d.b, uint64(n)) }
-
-func (d *digester) str(s string) {
-	d.tag('s')
-	d.length(len(s))
-	d.b = append(d.b, s...)
-}
-
-func (d *digester) strs(ss []string) {
-	d.tag('[')
-	d.length(len(ss))
+func appendStrs(b []byte, ss []string) []byte {
+	b = append(b, '[')
+	b = appendLength(b, len(ss))
 	for _, s := range ss {
-		d.str(s)
+		b = appendStr(b, s)
 	}
+	return b
 }
 
 // maxDepth bounds recursion over hostile claim nesting; deeper values are
 // hashed through their JSON text.
 const maxDepth = 32
 
-func (d *digester) value(v any, depth int) {
+func appendValue(b []byte, v any, depth int) []byte {
 	if depth > maxDepth {
-		b, _ := json.Marshal(v)
-		d.tag('j')
-		d.length(len(b))
-		d.b = append(d.b, b...)
-		return
+		j, _ := json.Marshal(v)
+		return appendJSON(b, j)
 	}
 	switch x := v.(type) {
 	case nil:
-		d.tag('n')
+		return append(b, 'n')
 	case bool:
 		if x {
-			d.tag('t')
-		} else {
-			d.tag('f')
+			return append(b, 't')
 		}
+		return append(b, 'f')
 	case string:
-		d.str(x)
+		return appendStr(b, x)
 	case float64:
-		d.tag('d')
-		d.b = binary.BigEndian.AppendUint64(d.b, math.Float64bits(x))
+		b = append(b, 'd')
+		return binary.BigEndian.AppendUint64(b, math.Float64bits(x))
 	case json.Number:
-		d.tag('#')
-		d.str(string(x))
+		b = append(b, '#')
+		return appendStr(b, string(x))
 	case []any:
-		d.tag('[')
-		d.length(len(x))
+		b = append(b, '[')
+		b = appendLength(b, len(x))
 		for _, e := range x {
-			d.value(e, depth+1)
+			b = appendValue(b, e, depth+1)
 		}
+		return b
 	case []string:
-		d.strs(x)
+		return appendStrs(b, x)
 	case map[string]any:
 		keys := make([]string, 0, len(x))
 		for k := range x {
 			keys = append(keys, k)
 		}
 		slices.Sort(keys)
-		d.tag('{')
-		d.length(len(keys))
+		b = append(b, '{')
+		b = appendLength(b, len(keys))
 		for _, k := range keys {
-			d.str(k)
-			d.value(x[k], depth+1)
+			b = appendStr(b, k)
+			b = appendValue(b, x[k], depth+1)
 		}
+		return b
 	default:
 		// Other types (int64 from some decoders, …): their JSON text is canonical
 		// enough; a mismatch only costs a cache miss.
-		b, err := json.Marshal(x)
+		j, err := json.Marshal(x)
 		if err != nil {
-			b = fmt.Appendf(nil, "%T:%v", x, x)
+			j = fmt.Appendf(nil, "%T:%v", x, x)
 		}
-		d.tag('j')
-		d.length(len(b))
-		d.b = append(d.b, b...)
+		return appendJSON(b, j)
 	}
+}
+
+func appendJSON(b, j []byte) []byte {
+	b = append(b, 'j')
+	b = appendLength(b, len(j))
+	return append(b, j...)
 }

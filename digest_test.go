@@ -76,3 +76,17 @@ func TestIdentityDigest(t *testing.T) {
 		digestOf(id) // must not overflow the stack
 	})
 }
+
+// TestIdentityDigestAllocations: the digest of a token's identity (flat
+// claims, string arrays) is computed in a stack buffer; it runs once per new
+// token on the Check path.
+func TestIdentityDigestAllocations(t *testing.T) {
+	id := &Identity{Kind: KindUser, Subject: "user-42", Issuer: "https://issuer.example", Claims: map[string]any{
+		"iss": "https://issuer.example", "sub": "user-42", "aud": []any{"gatehouse", "controller"},
+		"exp": 1.7e9, "iat": 1.7e9, "jti": "3f2a9c1e", "email": "u42@example.com", "email_verified": true,
+		"groups": []any{"developer", "viewer", "sre"},
+	}}
+	if n := testing.AllocsPerRun(100, id.ComputeDigest); n != 0 {
+		t.Fatalf("ComputeDigest allocated %v times per run, want 0", n)
+	}
+}
