@@ -62,19 +62,32 @@ func Parse(tok string) (Compact, error) {
 	if d1 == 0 || d2 == d1+1 {
 		return Compact{}, errors.New("empty header or payload segment")
 	}
+	// One allocation for the three decoded segments.
+	h, p, sig := tok[:d1], tok[d1+1:d2], tok[d2+1:]
+	buf := make([]byte, b64.DecodedLen(len(h))+b64.DecodedLen(len(p))+b64.DecodedLen(len(sig)))
 	var c Compact
 	var err error
-	if c.Header, err = b64.DecodeString(tok[:d1]); err != nil {
+	if c.Header, buf, err = decodeInto(buf, h); err != nil {
 		return Compact{}, fmt.Errorf("header: %w", err)
 	}
-	if c.Payload, err = b64.DecodeString(tok[d1+1 : d2]); err != nil {
+	if c.Payload, buf, err = decodeInto(buf, p); err != nil {
 		return Compact{}, fmt.Errorf("payload: %w", err)
 	}
-	if c.Signature, err = b64.DecodeString(tok[d2+1:]); err != nil {
+	if c.Signature, _, err = decodeInto(buf, sig); err != nil {
 		return Compact{}, fmt.Errorf("signature: %w", err)
 	}
 	c.SigningInput = tok[:d2]
 	return c, nil
+}
+
+// decodeInto decodes seg at the start of buf and returns it (capacity
+// capped, so appending to it copies) and the rest of buf.
+func decodeInto(buf []byte, seg string) (decoded, rest []byte, err error) {
+	n, err := b64.Decode(buf, []byte(seg))
+	if err != nil {
+		return nil, nil, err
+	}
+	return buf[:n:n], buf[n:], nil
 }
 
 // IsObject reports whether b starts, after white space, with '{': json

@@ -2,6 +2,7 @@ package jws
 
 import (
 	"bytes"
+	"encoding/base64"
 	"testing"
 )
 
@@ -53,5 +54,25 @@ func TestParseAlphabet(t *testing.T) {
 		if want := bytes.IndexByte([]byte(alphabet), byte(c)) >= 0; (err == nil) != want {
 			t.Errorf("byte %#x: Parse error %v, want accepted=%v", c, err, want)
 		}
+	}
+}
+
+// TestParseAllocatesOnce: the three segments are decoded into one buffer
+// (Parse runs for every new token on the Check path).
+func TestParseAllocatesOnce(t *testing.T) {
+	e := base64.RawURLEncoding
+	tok := e.EncodeToString([]byte(`{"alg":"RS256","kid":"k1","typ":"JWT"}`)) + "." +
+		e.EncodeToString([]byte(`{"iss":"https://issuer.example","sub":"user-42","aud":"gatehouse","exp":1700000000}`)) + "." +
+		e.EncodeToString(make([]byte, 256))
+	c, err := Parse(tok)
+	if err != nil || string(c.Header) != `{"alg":"RS256","kid":"k1","typ":"JWT"}` || len(c.Signature) != 256 {
+		t.Fatalf("Parse = %q, %v", c.Header, err)
+	}
+	if n := testing.AllocsPerRun(100, func() { _, _ = Parse(tok) }); n != 1 {
+		t.Fatalf("Parse allocated %v times, want 1", n)
+	}
+	// The header's capacity ends where the payload starts.
+	if h := append(c.Header, '!'); &h[0] == &c.Header[0] {
+		t.Fatal("appending to the header would overwrite the payload")
 	}
 }
