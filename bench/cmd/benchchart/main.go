@@ -33,6 +33,7 @@ func main() {
 	workers := flag.Uint("rate-workers", 64, "ghz workers")
 	tokens := flag.Int("tokens", 1000, "distinct tokens (0: one repeated token)")
 	flag.Parse()
+	loadkit.HoldGeneratorGC()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

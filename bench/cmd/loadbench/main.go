@@ -33,6 +33,7 @@ func main() {
 	rateWorkers := flag.Uint("rate-workers", 64, "ghz workers for the fixed-rate scenarios (enough that the rate, not the workers, limits)")
 	tokens := flag.Int("tokens", 1000, "distinct tokens in the distinct-token scenarios")
 	flag.Parse()
+	loadkit.HoldGeneratorGC()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
