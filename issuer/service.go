@@ -135,7 +135,7 @@ func (s *Service) Issue(ctx context.Context, g Grant) (Tokens, error) {
 		extra["scope"] = g.Scope
 	}
 	if acc.MustChange {
-		extra["password_change_required"] = true
+		extra[ClaimPasswordChangeRequired] = true
 	}
 	email := u.Email
 	if email == "" && strings.Contains(u.Login, "@") {
@@ -392,7 +392,7 @@ func (s *Service) Profile(ctx context.Context, userID string) (map[string]any, e
 	if _, ok := info["email"]; !ok {
 		info["email"] = nil
 	}
-	info["password_change_required"] = acc.MustChange
+	info[ClaimPasswordChangeRequired] = acc.MustChange
 	info["mfaEnabled"] = acc.MFAEnabled
 	return info, nil
 }

@@ -41,7 +41,8 @@ decision := respond(true, 200, "PUBLIC_ROUTE") if {
 } else := respond(false, 403, "PASSWORD_CHANGE_REQUIRED") if {
 	# RB-17: an embedded-issuer token of a user who must change the
 	# password reaches only the authenticated routes (profile,
-	# change-password).
+	# change-password). Once the stored flag is cleared the claim arrives
+	# false (RB-18, issuer.PasswordGate).
 	input.identity.claims.password_change_required == true
 } else := respond(false, 403, "ROUTE_NOT_IN_CATALOG") if {
 	input.route.resource == ""

@@ -26,6 +26,7 @@ import (
 	"github.com/gatehouse-authz/gatehouse/internal/password"
 	"github.com/gatehouse-authz/gatehouse/internal/storesync"
 	"github.com/gatehouse-authz/gatehouse/internal/telemetry"
+	"github.com/gatehouse-authz/gatehouse/issuer"
 	"github.com/gatehouse-authz/gatehouse/policies"
 	gatehousev1 "github.com/gatehouse-authz/gatehouse/proto/gatehouse/v1"
 	"github.com/gatehouse-authz/gatehouse/provision"
@@ -119,7 +120,17 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *App, err
 	if err != nil {
 		return nil, err
 	}
-	chainOpts := authn.ChainOptions{Bearer: cached, Token: local.token, Basic: local.basic, Agent: agents}
+	var bearer gatehouse.Authenticator = cached
+	if a.embedded != nil {
+		// RB-18: a token issued while the user had to change the password
+		// passes again once the stored flag is cleared.
+		gate := issuer.NewPasswordGate(cached, cfg.EmbeddedIssuer(), a.embedded.svc.Accounts, authn.DefaultStoreDeadline, nil, log)
+		if h, ok := a.store.(interface{ OnLocalWrite(func()) }); ok {
+			h.OnLocalWrite(gate.Invalidate)
+		}
+		bearer = gate
+	}
+	chainOpts := authn.ChainOptions{Bearer: bearer, Token: local.token, Basic: local.basic, Agent: agents}
 	if a.peer, err = a.peerAuth(ctx); err != nil {
 		return nil, err
 	}

@@ -236,3 +236,25 @@ func TestRB17PasswordChangeRequired(t *testing.T) {
 	tok = e.loginAs(t, "new@x.io", newPass)
 	wantStatus(t, e.decide(req{method: "GET", path: "/api/v3/application", headers: bearer(tok.AccessToken)}), 200)
 }
+
+// TestRB18SameTokenPassesAfterChange: the gate re-checks the stored flag, so
+// the token issued while the password had to be changed passes RBAC again
+// once it is changed, without a new login — on this replica at once.
+func TestRB18SameTokenPassesAfterChange(t *testing.T) {
+	e := startEmbedded(t)
+	admin := e.loginAs(t, "admin", adminPass)
+	if s, m := e.api(t, "POST", "/api/v3/users", admin.AccessToken, `{"email":"rb18@x.io","password":"`+userPass+`","groups":["viewer"]}`); s != 201 {
+		t.Fatalf("%d %v", s, m)
+	}
+	tok := e.loginAs(t, "rb18@x.io", userPass)
+	rbac := req{method: "GET", path: "/api/v3/application", headers: bearer(tok.AccessToken)}
+	wantStatus(t, e.decide(rbac), 403) // and its decision is now cached
+	if s, m := e.api(t, "POST", "/api/v3/user/change-password", tok.AccessToken, `{"currentPassword":"`+userPass+`","newPassword":"`+newPass+`"}`); s != 200 {
+		t.Fatalf("change-password: %d %v", s, m)
+	}
+	if jwtClaims(t, tok.AccessToken)["password_change_required"] != true {
+		t.Fatal("the old token should still carry the claim")
+	}
+	wantStatus(t, e.decide(rbac), 200)
+	wantStatus(t, e.decide(req{method: "GET", path: "/api/v3/user/profile", headers: bearer(tok.AccessToken)}), 200)
+}
