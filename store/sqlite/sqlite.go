@@ -40,8 +40,8 @@ var migrations embed.FS
 // through this Store only: SQLite has no cross-process notification, and
 // Gatehouse runs one replica on SQLite.
 type Store struct {
-	w       *sql.DB // exactly one connection: the only writer
-	r       *sql.DB // readers, concurrent with the writer under WAL
+	w       *preparedDB // exactly one connection: the only writer
+	r       *preparedDB // readers, concurrent with the writer under WAL
 	changes storeutil.Broadcaster
 	// onWrite runs after each committed local write (OnLocalWrite).
 	onWrite storeutil.WriteHooks
@@ -69,7 +69,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{w: w}
+	s := &Store{w: newPreparedDB(w)}
 	if err := s.migrate(ctx); err != nil {
 		_ = w.Close()
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
@@ -80,7 +80,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
 	}
 	r.SetMaxOpenConns(4)
-	s.r = r
+	s.r = newPreparedDB(r)
 	return s, nil
 }
 
