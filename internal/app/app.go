@@ -193,6 +193,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *App, err
 		AuthService:     a.login.authSvc,
 		Middleware:      a.login.middleware,
 		GatewayMetadata: map[string]string{userapi.GatewayMarkHeader: a.login.gatewayMark},
+		TrustProxy:      cfg.TrustProxy,
 	})
 	if err != nil {
 		return nil, err
