@@ -76,6 +76,10 @@ type Options struct {
 	// GatewayMetadata is added to every call the REST gateway makes to the
 	// gRPC server (a per-process mark: those calls were limited over HTTP).
 	GatewayMetadata map[string]string
+	// TrustProxy is TRUST_PROXY: the gateway passes the client IP from one
+	// proxy hop of X-Forwarded-For (gateway.ClientIPHeader), as the HTTP
+	// middleware counts it.
+	TrustProxy bool
 }
 
 // Server is a running Gatehouse process.
@@ -160,7 +164,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		s.closeListeners()
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
-	gw, err := gateway.New(ctx, s.gwConn)
+	gw, err := gateway.New(ctx, s.gwConn, opts.TrustProxy)
 	if err != nil {
 		s.closeListeners()
 		return nil, fmt.Errorf("gateway: %w", err)

@@ -159,7 +159,6 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *App, err
 		Store: a.store, Codenames: a.engine.Codenames, AllowInsecureHTTP: cfg.InsecureAllowHTTP, Logger: log,
 		ProvisioningKeys: a.issueProvisioningKey,
 	})
-	authorizer := admin.NewAuthorizer(a.decider)
 	a.controller = admin.NewController(adminSvc, a.decider)
 
 	if a.doorDecider, err = a.served(ctx); err != nil {
@@ -171,6 +170,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *App, err
 	if err := a.buildLoginDoors(ctx, verifier); err != nil {
 		return nil, err
 	}
+	// REST calls are decided with the HTTP client's address, which the
+	// gateway passes along with its mark (made by buildLoginDoors).
+	authorizer := admin.NewAuthorizer(a.decider, admin.AuthorizerOptions{GatewayMark: a.login.gatewayMark})
 
 	a.server, err = server.New(ctx, server.Options{
 		GRPCAddr:        cfg.GRPCAddr,
@@ -193,6 +195,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *App, err
 		AuthService:     a.login.authSvc,
 		Middleware:      a.login.middleware,
 		GatewayMetadata: map[string]string{userapi.GatewayMarkHeader: a.login.gatewayMark},
+		TrustProxy:      cfg.TrustProxy,
 	})
 	if err != nil {
 		return nil, err

@@ -178,7 +178,7 @@ func TestAuthorizerInterceptor(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			fd := &fakeDecider{d: tt.decision}
-			a := admin.NewAuthorizer(fd)
+			a := admin.NewAuthorizer(fd, admin.AuthorizerOptions{})
 			resp, err := a.Unary(ctx, tt.req, &grpc.UnaryServerInfo{FullMethod: tt.method}, ok)
 			if status.Code(err) != tt.code {
 				t.Fatalf("code %v (%v), want %v", status.Code(err), err, tt.code)

@@ -2,8 +2,10 @@ package admin
 
 import (
 	"context"
+	"crypto/subtle"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/gatehouse-authz/gatehouse"
 	gatehousev1 "github.com/gatehouse-authz/gatehouse/proto/gatehouse/v1"
+	"github.com/gatehouse-authz/gatehouse/server/gateway"
 )
 
 // Decider is the decision core.
@@ -61,15 +64,28 @@ var targetUser = map[string]func(any) string{
 type Authorizer struct {
 	decider Decider
 	skip    map[string]bool
+	mark    []byte
 }
 
-// NewAuthorizer returns an Authorizer over d that lets skip through
-// undecided (DefaultSkip when none are given).
-func NewAuthorizer(d Decider, skip ...string) *Authorizer {
+// AuthorizerOptions configure an Authorizer.
+type AuthorizerOptions struct {
+	// Skip are the methods let through undecided (DefaultSkip when empty).
+	Skip []string
+	// GatewayMark is the REST gateway's per-process mark (metadata
+	// gateway.MarkHeader). A call carrying it came through the gateway, and
+	// its source IP is the HTTP client's (metadata gateway.ClientIPHeader)
+	// instead of the gateway's loopback connection. Empty: every call's
+	// source IP is its gRPC peer.
+	GatewayMark string
+}
+
+// NewAuthorizer returns an Authorizer over d.
+func NewAuthorizer(d Decider, opts AuthorizerOptions) *Authorizer {
+	skip := opts.Skip
 	if len(skip) == 0 {
 		skip = DefaultSkip()
 	}
-	a := &Authorizer{decider: d, skip: make(map[string]bool, len(skip))}
+	a := &Authorizer{decider: d, skip: make(map[string]bool, len(skip)), mark: []byte(opts.GatewayMark)}
 	for _, m := range skip {
 		a.skip[m] = true
 	}
@@ -133,17 +149,48 @@ func (a *Authorizer) authorize(ctx context.Context, method string, req any) erro
 	if v := md.Get(":authority"); len(v) > 0 {
 		r.Host = v[0]
 	}
-	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
-		r.SourceIP = p.Addr.String()
-		if h, _, err := net.SplitHostPort(r.SourceIP); err == nil {
-			r.SourceIP = h
-		}
-	}
+	r.SourceIP = a.sourceIP(ctx, md)
 	d := a.decider.Decide(ctx, r)
 	if d.Allow {
 		return nil
 	}
 	return DenyError(&d)
+}
+
+// sourceIP is the address the call came from: for a call through the REST
+// gateway (one carrying the gateway's mark) the HTTP client's address the
+// gateway passed, else the gRPC peer's. The client-IP metadata of any other
+// caller is ignored, as is one that is not exactly one IP address.
+func (a *Authorizer) sourceIP(ctx context.Context, md metadata.MD) string {
+	if a.viaGateway(md) {
+		if v := md.Get(gateway.ClientIPHeader); len(v) == 1 {
+			if ip, err := netip.ParseAddr(v[0]); err == nil {
+				return ip.String()
+			}
+		}
+	}
+	p, ok := peer.FromContext(ctx)
+	if !ok || p.Addr == nil {
+		return ""
+	}
+	ip := p.Addr.String()
+	if h, _, err := net.SplitHostPort(ip); err == nil {
+		ip = h
+	}
+	return ip
+}
+
+// viaGateway reports whether md carries the gateway's mark.
+func (a *Authorizer) viaGateway(md metadata.MD) bool {
+	if len(a.mark) == 0 {
+		return false
+	}
+	for _, v := range md.Get(gateway.MarkHeader) {
+		if subtle.ConstantTimeCompare([]byte(v), a.mark) == 1 {
+			return true
+		}
+	}
+	return false
 }
 
 // DenyError turns a deny decision into a gRPC status: UNAUTHENTICATED for

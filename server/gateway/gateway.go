@@ -16,14 +16,29 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	gatehousev1 "github.com/gatehouse-authz/gatehouse/proto/gatehouse/v1"
+	"github.com/gatehouse-authz/gatehouse/server/authhttp"
 )
 
+// MarkHeader is the metadata key of the per-process mark the server adds to
+// every call the gateway makes (server.Options.GatewayMetadata). Only a call
+// carrying the right mark came through the gateway.
+const MarkHeader = "x-gatehouse-gateway"
+
+// ClientIPHeader is the metadata key under which the gateway passes the HTTP
+// client's address (authhttp.ClientIP) to the gRPC server. The server trusts
+// it only on calls carrying the gateway's mark: anyone can send the key.
+const ClientIPHeader = "x-gatehouse-client-ip"
+
 // New returns the REST handler for every gatehouse.v1 service over conn.
-func New(ctx context.Context, conn *grpc.ClientConn) (http.Handler, error) {
+// Every call it makes carries the HTTP client's address as ClientIPHeader,
+// taken from one proxy hop of X-Forwarded-For when trustProxy is set
+// (TRUST_PROXY), else from the TCP peer.
+func New(ctx context.Context, conn *grpc.ClientConn, trustProxy bool) (http.Handler, error) {
 	mux := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, strictJSON{&runtime.JSONPb{
 			// camelCase names and zero values present: the Controller's shapes,
@@ -32,6 +47,13 @@ func New(ctx context.Context, conn *grpc.ClientConn) (http.Handler, error) {
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: true},
 		}}),
 		runtime.WithErrorHandler(errorHandler),
+		// The default header matcher forwards no Grpc-Metadata-* header, and
+		// the runtime lets an annotator's value replace any a request header
+		// maps to the same key: a client cannot add a second client IP
+		// (TestClientIPMetadata).
+		runtime.WithMetadata(func(_ context.Context, r *http.Request) metadata.MD {
+			return metadata.Pairs(ClientIPHeader, authhttp.ClientIP(r, trustProxy))
+		}),
 	)
 	if err := gatehousev1.RegisterAuthServiceHandler(ctx, mux, conn); err != nil {
 		return nil, err

@@ -71,7 +71,7 @@ func restLogin(tb testing.TB) http.Handler {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { conn.Close() })
-	h, err := gateway.New(context.Background(), conn)
+	h, err := gateway.New(context.Background(), conn, false)
 	if err != nil {
 		tb.Fatal(err)
 	}

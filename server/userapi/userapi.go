@@ -25,6 +25,7 @@ import (
 
 	"github.com/gatehouse-authz/gatehouse/login"
 	gatehousev1 "github.com/gatehouse-authz/gatehouse/proto/gatehouse/v1"
+	"github.com/gatehouse-authz/gatehouse/server/gateway"
 )
 
 // ErrorDomain marks ErrorInfo details whose Reason is the Controller's error
@@ -56,7 +57,7 @@ type RateLimit struct {
 }
 
 // GatewayMarkHeader is the metadata key of the gateway's per-process mark.
-const GatewayMarkHeader = "x-gatehouse-gateway"
+const GatewayMarkHeader = gateway.MarkHeader
 
 // New wraps base (which serves Check) with the login methods of svc. A zero
 // limit (nil Limiter) disables the gRPC-side limit.
