@@ -13,7 +13,6 @@ import (
 	"github.com/gatehouse-authz/gatehouse"
 	"github.com/gatehouse-authz/gatehouse/internal/secret"
 	"github.com/gatehouse-authz/gatehouse/store"
-	"github.com/google/uuid"
 )
 
 // Interaction steps (the Controller's names, IN-01…IN-03).
@@ -240,31 +239,29 @@ func (s *Service) InteractionChangePassword(ctx context.Context, uid, current, n
 }
 
 // InteractionComplete ends the interaction (IN-03) and returns the URL to
-// send the browser to: the client's redirect URI with a fresh code.
-func (s *Service) InteractionComplete(ctx context.Context, uid string) (string, error) {
+// send the browser to — the client's redirect URI with a fresh code — and
+// the value of the sign-in session cookie to set ("" when sessions are
+// off).
+func (s *Service) InteractionComplete(ctx context.Context, uid string) (redirect, session string, err error) {
 	in, err := s.Interaction(ctx, uid)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	if in.Step != StepComplete {
-		return "", &StepError{Required: in.Step, Before: "completion"}
+		return "", "", &StepError{Required: in.Step, Before: "completion"}
 	}
 	if _, err := s.st.TakeIssuerRecord(ctx, kindInteraction, uid, s.now()); err != nil {
-		return "", ErrInteractionNotFound // completed twice at once
+		return "", "", ErrInteractionNotFound // completed twice at once
 	}
-	code, err := secret.RandomToken(32)
+	sid := newSessionID()
+	if session, err = s.startSession(ctx, in.UserID, in.AuthTime, sid); err != nil {
+		return "", "", err
+	}
+	redirect, err = s.issueCode(ctx, codeData{UserID: in.UserID, Req: in.Req, AuthTime: in.AuthTime, SessionID: sid})
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	c := codeData{UserID: in.UserID, Req: in.Req, AuthTime: in.AuthTime, SessionID: uuid.NewString()}
-	b, err := json.Marshal(c)
-	if err != nil {
-		return "", err
-	}
-	if err := s.st.PutIssuerRecord(ctx, store.IssuerRecord{Kind: kindCode, ID: codeID(code), UserID: in.UserID, Data: b, ExpiresAt: s.now().Add(s.cfg.CodeTTL)}); err != nil {
-		return "", err
-	}
-	return RedirectWith(in.Req.RedirectURI, url.Values{"code": {code}, "state": {in.Req.State}, "iss": {s.cfg.Issuer}}), nil
+	return redirect, session, nil
 }
 
 // RedirectWith appends params (empty values dropped) to a redirect URI's

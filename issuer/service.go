@@ -277,10 +277,21 @@ func (s *Service) RefreshTokenUser(ctx context.Context, refreshToken string) (st
 	return rt.UserID, err
 }
 
-// LogoutUser revokes every refresh token of the user (LO-02); sessionID
-// limits it to one issuer session.
+// LogoutUser revokes every refresh token of the user and ends every browser
+// sign-in session (LO-02; a password change and a deletion too); sessionID
+// limits it to the refresh tokens of one issuer session (end_session, whose
+// browser session ends through its cookie).
 func (s *Service) LogoutUser(ctx context.Context, userID, sessionID string) error {
-	return s.st.RevokeUserRefreshTokens(ctx, userID, sessionID, s.now())
+	if err := s.st.RevokeUserRefreshTokens(ctx, userID, sessionID, s.now()); err != nil {
+		return err
+	}
+	if sessionID != "" || userID == "" { // "" would mean every user's sessions
+		return nil
+	}
+	if err := s.st.DeleteIssuerRecords(ctx, kindSession, userID); err != nil {
+		return fmt.Errorf("issuer: end sessions: %w", err)
+	}
+	return nil
 }
 
 // VerifyOptions tune Verify.

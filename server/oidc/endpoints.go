@@ -80,16 +80,32 @@ func (h *Handler) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		back("invalid_request", "code_challenge must be 43 to 128 characters")
 		return
 	}
-	if slices.Contains(strings.Fields(q.Get("prompt")), "none") {
-		// Every authorization shows the login page: no silent sign-in.
+	age, ok := maxAge(q.Get("max_age"))
+	if !ok {
+		back("invalid_request", "max_age must be a non-negative integer")
+		return
+	}
+	areq := issuer.AuthRequest{
+		ClientID: client.ClientID, RedirectURI: redirect, Scope: normalizeScope(q.Get("scope")),
+		State: q.Get("state"), Nonce: q.Get("nonce"), Challenge: challenge,
+	}
+	prompt := strings.Fields(q.Get("prompt"))
+	if !slices.Contains(prompt, "login") {
+		answered, err := h.resume(w, r, areq, age)
+		if err != nil {
+			h.log.Error("authorize: resume session", "err", err)
+			back("server_error", "")
+			return
+		}
+		if answered {
+			return
+		}
+	}
+	if slices.Contains(prompt, "none") {
 		back("login_required", "interactive login is required")
 		return
 	}
-	scope := normalizeScope(q.Get("scope"))
-	in, err := h.svc.StartInteraction(r.Context(), issuer.AuthRequest{
-		ClientID: client.ClientID, RedirectURI: redirect, Scope: scope,
-		State: q.Get("state"), Nonce: q.Get("nonce"), Challenge: challenge,
-	})
+	in, err := h.svc.StartInteraction(r.Context(), areq)
 	if err != nil {
 		h.log.Error("authorize: start interaction", "err", err)
 		back("server_error", "")
@@ -379,6 +395,14 @@ func (h *Handler) serveEndSession(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
+		if err := h.svc.EndSession(r.Context(), c.Value); err != nil {
+			h.log.Error("end session", "err", err)
+			h.errorPage(w, http.StatusServiceUnavailable, "The sign-in service is temporarily unavailable.")
+			return
+		}
+	}
+	h.clearSession(w)
 	if post != "" {
 		http.Redirect(w, r, issuer.RedirectWith(post, url.Values{"state": {q.Get("state")}}), http.StatusSeeOther)
 		return

@@ -86,11 +86,12 @@ func (h *Handler) apiPostInteraction(w http.ResponseWriter, r *http.Request) {
 		nw, _ := str("newPassword")
 		in, err = h.svc.InteractionChangePassword(ctx, uid, cur, nw)
 	case "complete":
-		to, err := h.svc.InteractionComplete(ctx, uid)
+		to, session, err := h.svc.InteractionComplete(ctx, uid)
 		if err != nil {
 			h.apiError(w, err)
 			return
 		}
+		h.setSession(w, session)
 		writeJSON(w, http.StatusOK, map[string]string{"step": issuer.StepComplete, "redirectTo": to})
 		return
 	default:

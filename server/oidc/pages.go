@@ -145,11 +145,12 @@ func (h *Handler) postLoginPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if in.Step == issuer.StepComplete && len(codes) == 0 {
-		to, err := h.svc.InteractionComplete(ctx, uid)
+		to, session, err := h.svc.InteractionComplete(ctx, uid)
 		if err != nil {
 			h.errorPage(w, http.StatusUnauthorized, "This sign-in has expired. Go back to the application and start again.")
 			return
 		}
+		h.setSession(w, session)
 		http.Redirect(w, r, to, http.StatusSeeOther)
 		return
 	}
