@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"encoding/json"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -149,15 +150,17 @@ func TestTV08AgentRoutesRefuseUserTokens(t *testing.T) {
 	}
 }
 
-func TestHostileTokensAreRefused(t *testing.T) {
-	f := newFixture(t)
+// hostileToken is a token the decision core must refuse, and the reason.
+type hostileToken struct {
+	name   string
+	token  string
+	reason string
+}
+
+func hostileTokens(t *testing.T, f *fixture) []hostileToken {
 	attacker := testenv.NewIssuer(t) // same claims, another key
 	good := f.withGroups("admin")
-	tests := []struct {
-		name   string
-		token  string
-		reason string
-	}{
+	return []hostileToken{
 		{"bad signature", testenv.CorruptSignature(good), "TOKEN_SIGNATURE_INVALID"},
 		{"tampered payload", testenv.ReplacePayload(good, map[string]any{"iss": f.iss.URL(), "aud": f.iss.Audience(), "sub": "root", "groups": []string{"admin"}, "exp": time.Now().Add(time.Hour).Unix()}), "TOKEN_SIGNATURE_INVALID"},
 		{"wrong issuer", attacker.Mint(attacker.Claims()), "TOKEN_ISSUER_UNTRUSTED"},
@@ -167,12 +170,50 @@ func TestHostileTokensAreRefused(t *testing.T) {
 		{"jku header to the attacker's JWKS", attacker.Mint(f.iss.Claims(), testenv.WithKID("rsa-1"), testenv.WithHeader("jku", attacker.JWKSURL())), "TOKEN_SIGNATURE_INVALID"},
 		{"JSON serialization", testenv.JSONSerialization(good), "TOKEN_MALFORMED"},
 		{"not a JWT", "hello", "TOKEN_MALFORMED"},
+		{"expired", f.token(func(c map[string]any) { c["exp"] = time.Now().Add(-time.Hour).Unix() }), "TOKEN_EXPIRED"},
+		{"wrong audience", f.token(func(c map[string]any) { c["aud"] = "api://default" }), "TOKEN_AUDIENCE_MISMATCH"},
 	}
-	for _, tt := range tests {
+}
+
+func TestHostileTokensAreRefused(t *testing.T) {
+	f := newFixture(t)
+	for _, tt := range hostileTokens(t, f) {
 		t.Run(tt.name, func(t *testing.T) {
 			wantReason(t, f.g.decide(req{method: "GET", path: "/api/v3/microservices", headers: bearer(tt.token)}), 401, tt.reason)
 		})
 	}
+}
+
+// TestRB20WebSocketTokensAreVerifiedLikeBearers: a token in a WebSocket
+// upgrade's ?token= (RB-19) goes through the same verification as an
+// Authorization header, before any RBAC check: every hostile token gets
+// the same 401 and reason, and a valid one the same verdict.
+func TestRB20WebSocketTokensAreVerifiedLikeBearers(t *testing.T) {
+	f := newFixture(t)
+	const logs = "/api/v3/microservices/3f2a9c1e/logs"
+	ws := func(tok string) req {
+		return req{method: "GET", path: logs + "?token=" + url.QueryEscape(tok),
+			headers: map[string]string{"upgrade": "websocket", "connection": "Upgrade"}}
+	}
+	for _, tt := range hostileTokens(t, f) {
+		t.Run(tt.name, func(t *testing.T) {
+			wantReason(t, f.g.decide(ws(tt.token)), 401, tt.reason)
+		})
+	}
+	t.Run("valid tokens get the bearer's verdict", func(t *testing.T) {
+		for _, groups := range [][]string{{"admin"}, {"viewer"}, nil} {
+			tok := f.withGroups(groups...)
+			viaHeader := f.g.decide(req{method: "GET", path: logs, headers: map[string]string{"upgrade": "websocket", "connection": "Upgrade", "authorization": "Bearer " + tok}})
+			viaQuery := f.g.decide(ws(tok))
+			if viaQuery.status != viaHeader.status || viaQuery.reason != viaHeader.reason {
+				t.Fatalf("groups %v: ?token= gave %d %s, the header %d %s", groups, viaQuery.status, viaQuery.reason, viaHeader.status, viaHeader.reason)
+			}
+		}
+		wantStatus(t, f.g.decide(ws(f.withGroups("admin"))), 200)
+	})
+	t.Run("no token at all", func(t *testing.T) {
+		wantReason(t, f.g.decide(req{method: "GET", path: logs, headers: map[string]string{"upgrade": "websocket", "connection": "Upgrade"}}), 401, "NO_CREDENTIAL")
+	})
 }
 
 func TestIdentityMapping(t *testing.T) {
