@@ -159,7 +159,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *App, err
 		Store: a.store, Codenames: a.engine.Codenames, AllowInsecureHTTP: cfg.InsecureAllowHTTP, Logger: log,
 		ProvisioningKeys: a.issueProvisioningKey,
 	})
-	a.controller = admin.NewController(adminSvc, a.decider)
+	a.controller = admin.NewController(adminSvc, a.decider, cfg.TrustProxy)
 
 	if a.doorDecider, err = a.served(ctx); err != nil {
 		return nil, err

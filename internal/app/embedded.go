@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/gatehouse-authz/gatehouse/internal/secret"
 	"github.com/gatehouse-authz/gatehouse/issuer"
 	"github.com/gatehouse-authz/gatehouse/login/embedded"
+	"github.com/gatehouse-authz/gatehouse/server/authhttp"
 	"github.com/gatehouse-authz/gatehouse/store"
 	"github.com/gatehouse-authz/gatehouse/token"
 )
@@ -210,15 +210,5 @@ func (a *App) BuiltinClientSecret() string {
 type decisionGate struct{ a *App }
 
 func (g decisionGate) Authorize(r *http.Request) gatehouse.Decision {
-	h := make(map[string]string, len(r.Header))
-	for k, vs := range r.Header {
-		h[strings.ToLower(k)] = strings.Join(vs, ", ")
-	}
-	ip, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		ip = r.RemoteAddr
-	}
-	return g.a.decider.Decide(r.Context(), &gatehouse.Request{
-		Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Host: r.Host, Headers: h, SourceIP: ip,
-	})
+	return g.a.decider.Decide(r.Context(), authhttp.DecisionRequest(r, g.a.cfg.TrustProxy))
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"reflect"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/gatehouse-authz/gatehouse"
+	"github.com/gatehouse-authz/gatehouse/server/authhttp"
 	"github.com/gatehouse-authz/gatehouse/server/gateway"
 )
 
@@ -35,13 +35,15 @@ import (
 
 // Controller serves the Controller's role and role binding routes.
 type Controller struct {
-	svc     *Service
-	decider Decider
+	svc        *Service
+	decider    Decider
+	trustProxy bool
 }
 
-// NewController returns the handlers over svc, authorized by d.
-func NewController(svc *Service, d Decider) *Controller {
-	return &Controller{svc: svc, decider: d}
+// NewController returns the handlers over svc, authorized by d; trustProxy
+// (TRUST_PROXY) takes the client IP from one proxy hop of X-Forwarded-For.
+func NewController(svc *Service, d Decider, trustProxy bool) *Controller {
+	return &Controller{svc: svc, decider: d, trustProxy: trustProxy}
 }
 
 // Register mounts the routes on mux.
@@ -74,7 +76,7 @@ type endpoint func(r *http.Request) (int, any, error)
 // is written exactly as the decision says (status, headers, body).
 func (c *Controller) authorized(h endpoint) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		d := c.decider.Decide(r.Context(), fromHTTP(r))
+		d := c.decider.Decide(r.Context(), authhttp.DecisionRequest(r, c.trustProxy))
 		if !d.Allow {
 			for _, hd := range d.Response {
 				w.Header().Set(hd.Name, hd.Value)
@@ -94,23 +96,6 @@ func (c *Controller) authorized(h endpoint) http.Handler {
 			writeJSON(w, code, body)
 		}
 	})
-}
-
-// fromHTTP is the request as the decision core sees it. Cookies travel as a
-// header but no authenticator reads them: a cookie is never a credential.
-func fromHTTP(r *http.Request) *gatehouse.Request {
-	headers := make(map[string]string, len(r.Header))
-	for k, v := range r.Header {
-		headers[strings.ToLower(k)] = strings.Join(v, ", ")
-	}
-	ip := r.RemoteAddr
-	if h, _, err := net.SplitHostPort(ip); err == nil {
-		ip = h
-	}
-	return &gatehouse.Request{
-		Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Host: r.Host,
-		Headers: headers, SourceIP: ip,
-	}
 }
 
 // --- wire shapes (the Controller's) ---

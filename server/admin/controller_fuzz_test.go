@@ -96,7 +96,7 @@ func FuzzControllerBodies(f *testing.F) {
 	}
 	f.Cleanup(func() { st.Close() })
 	mux := http.NewServeMux()
-	admin.NewController(admin.New(admin.Options{Store: st}), allowAll{}).Register(mux)
+	admin.NewController(admin.New(admin.Options{Store: st}), allowAll{}, false).Register(mux)
 	// The PATCH routes find something to update.
 	for _, b := range []struct{ path, body string }{
 		{"/api/v3/roles", `{"name":"fuzz-role","rules":[{"apiGroups":["*"],"resources":["microservices"],"verbs":["get"]}]}`},
@@ -143,7 +143,7 @@ func TestControllerRefusesCaseVariantAndDuplicateFields(t *testing.T) {
 	}
 	t.Cleanup(func() { st.Close() })
 	mux := http.NewServeMux()
-	admin.NewController(admin.New(admin.Options{Store: st}), allowAll{}).Register(mux)
+	admin.NewController(admin.New(admin.Options{Store: st}), allowAll{}, false).Register(mux)
 	rules := `"rules":[{"apiGroups":["*"],"resources":["agents"],"verbs":["get"]}]`
 	for _, tt := range []struct{ path, body, msg string }{
 		{"/api/v3/roles", `{"name":"a","Name":"b",` + rules + `}`, `Unknown field \"Name\"`},

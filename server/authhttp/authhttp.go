@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-authz/gatehouse"
 )
 
 // Limiter is the shared sliding-window log (store.AuthState).
@@ -106,6 +108,22 @@ func Limited(method, path string) bool {
 		return uid != "" && action != ""
 	}
 	return false
+}
+
+// DecisionRequest is an HTTP request as the decision core sees it, for
+// Gatehouse's own REST routes: lower-case header names (repeated values
+// joined with ", "), and the client IP as ClientIP reads it. Cookies travel
+// as a header but no authenticator reads them: a cookie is never a
+// credential.
+func DecisionRequest(r *http.Request, trustProxy bool) *gatehouse.Request {
+	headers := make(map[string]string, len(r.Header))
+	for k, v := range r.Header {
+		headers[strings.ToLower(k)] = strings.Join(v, ", ")
+	}
+	return &gatehouse.Request{
+		Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Host: r.Host,
+		Headers: headers, SourceIP: ClientIP(r, trustProxy),
+	}
 }
 
 // ClientIP is the address the request came from: with trustProxy, the last

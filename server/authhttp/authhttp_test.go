@@ -82,3 +82,36 @@ func TestLO01NoContent(t *testing.T) {
 		t.Fatalf("errors pass through: %d %q", w.Code, w.Body)
 	}
 }
+
+func TestDecisionRequest(t *testing.T) {
+	tests := []struct {
+		name       string
+		remote     string
+		xff        []string
+		trustProxy bool
+		wantIP     string
+	}{
+		{"peer address", "192.0.2.10:5555", nil, false, "192.0.2.10"},
+		{"X-Forwarded-For ignored without TRUST_PROXY", "192.0.2.10:5555", []string{"203.0.113.7"}, false, "192.0.2.10"},
+		{"one proxy hop with TRUST_PROXY", "192.0.2.10:5555", []string{"10.0.0.1, 203.0.113.7"}, true, "203.0.113.7"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest("PATCH", "http://controller.example/api/v3/roles/dev?x=1", nil)
+			r.RemoteAddr = tt.remote
+			r.Header.Add("Authorization", "Bearer t")
+			r.Header.Add("X-Multi", "a")
+			r.Header.Add("X-Multi", "b")
+			for _, v := range tt.xff {
+				r.Header.Add("X-Forwarded-For", v)
+			}
+			got := authhttp.DecisionRequest(r, tt.trustProxy)
+			if got.SourceIP != tt.wantIP || got.Method != "PATCH" || got.Path != "/api/v3/roles/dev" || got.Query != "x=1" || got.Host != "controller.example" {
+				t.Fatalf("request %+v", got)
+			}
+			if got.Headers["authorization"] != "Bearer t" || got.Headers["x-multi"] != "a, b" {
+				t.Fatalf("headers %v", got.Headers)
+			}
+		})
+	}
+}
