@@ -316,5 +316,8 @@ func (s *Service) ExchangeCode(ctx context.Context, code, clientID, redirectURI,
 	return s.Issue(ctx, Grant{
 		UserID: c.UserID, ClientID: clientID, Scope: c.Req.Scope, Nonce: c.Req.Nonce,
 		SessionID: c.SessionID, AuthTime: c.AuthTime, NoIDToken: !hasScope(c.Req.Scope, "openid"),
+		// As oidc-provider (the Controller's issuer) does by default: a
+		// refresh token only for a client that asked for offline access.
+		NoRefresh: !hasScope(c.Req.Scope, "offline_access"),
 	})
 }

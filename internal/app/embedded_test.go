@@ -79,6 +79,26 @@ func anyStrings(v any) []string {
 	return out
 }
 
+// TestRefreshTokenOnlyWithOfflineAccess: the code flow issues a refresh
+// token only to a client that asked for offline_access, as oidc-provider
+// does by default.
+func TestRefreshTokenOnlyWithOfflineAccess(t *testing.T) {
+	e := newIssuerFixture(t)
+	e.user("olga@example.com", userPass, "viewer")
+	for _, tt := range []struct {
+		scope       string
+		wantRefresh bool
+	}{
+		{"openid profile", false},
+		{"openid profile offline_access", true},
+	} {
+		body := e.codeFlow(t, "olga@example.com", userPass, tt.scope)
+		if _, got := body["refresh_token"]; got != tt.wantRefresh || body["access_token"] == nil {
+			t.Fatalf("scope %q: refresh token %v, want %v (%v)", tt.scope, got, tt.wantRefresh, body)
+		}
+	}
+}
+
 // TestIS02CodeFlowTokensPassCheck: code + PKCE with the confidential
 // client; ID token with nonce and at_hash; the access token is an at+jwt
 // with LG-11's claims and passes ext_authz Check.
