@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse-authz/gatehouse/config"
 	"github.com/gatehouse-authz/gatehouse/internal/app"
 	"github.com/gatehouse-authz/gatehouse/internal/gctune"
+	"github.com/gatehouse-authz/gatehouse/internal/logbuf"
 )
 
 func runServe(ctx context.Context, env environment, args []string) error {
@@ -40,7 +41,11 @@ func runServe(ctx context.Context, env environment, args []string) error {
 			return err
 		}
 	}
-	log := slog.New(slog.NewJSONHandler(env.stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	// Lines (one per decision) are batched; warnings and errors are written
+	// at once, and whatever waits is written when serve returns.
+	logOut := logbuf.New(env.stderr, app.LogFlushInterval, app.LogBufferBytes)
+	defer logOut.Close()
+	log := slog.New(logbuf.Handler(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: cfg.LogLevel}), logOut))
 	log.Info("garbage collector", "settings", gctune.Apply(env.lookup).String())
 	a, err := app.New(ctx, cfg, log)
 	if err != nil {

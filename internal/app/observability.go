@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/gatehouse-authz/gatehouse/internal/logbuf"
 	"github.com/gatehouse-authz/gatehouse/internal/tracing"
 	"github.com/gatehouse-authz/gatehouse/server"
 )
@@ -23,6 +25,7 @@ type ops struct {
 	pprof   *http.Server
 	pprofLn net.Listener
 	logFile *os.File
+	logBuf  *logbuf.Writer // batches DECISION_LOG_FILE's lines
 }
 
 // decisionLogger is where decision lines go: the process log, or
@@ -33,16 +36,25 @@ func (a *App) decisionLogger(log *slog.Logger) (*slog.Logger, error) {
 	if path == "" {
 		return log, nil
 	}
-	if path == "stdout" || path == "-" {
-		return slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: a.cfg.LogLevel, ReplaceAttr: maskAttr})), nil
+	var out io.Writer = os.Stdout
+	if path != "stdout" && path != "-" {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("DECISION_LOG_FILE: %w", err)
+		}
+		a.ops.logFile, out = f, f
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("DECISION_LOG_FILE: %w", err)
-	}
-	a.ops.logFile = f
-	return slog.New(slog.NewJSONHandler(f, &slog.HandlerOptions{Level: a.cfg.LogLevel, ReplaceAttr: maskAttr})), nil
+	a.ops.logBuf = logbuf.New(out, LogFlushInterval, LogBufferBytes)
+	h := slog.NewJSONHandler(a.ops.logBuf, &slog.HandlerOptions{Level: a.cfg.LogLevel, ReplaceAttr: maskAttr})
+	return slog.New(logbuf.Handler(h, a.ops.logBuf)), nil
 }
+
+// How decision and process log lines are batched (internal/logbuf): at
+// most this long, or this many bytes, before they are written.
+const (
+	LogFlushInterval = 100 * time.Millisecond
+	LogBufferBytes   = 64 << 10
+)
 
 var (
 	// credentialPattern finds an authorization scheme and its credential.
@@ -139,6 +151,9 @@ func (a *App) closeOps(ctx context.Context) {
 	}
 	if a.ops.pprof != nil {
 		a.ops.pprof.Close()
+	}
+	if a.ops.logBuf != nil {
+		_ = a.ops.logBuf.Close()
 	}
 	if a.ops.logFile != nil {
 		a.ops.logFile.Close()
