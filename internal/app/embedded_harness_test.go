@@ -40,7 +40,7 @@ type eg struct {
 
 // publicProxy starts a reverse proxy on 127.0.0.1:0 that forwards to
 // whatever target is set later.
-func publicProxy(t *testing.T) (*httptest.Server, *atomic.Pointer[url.URL]) {
+func publicProxy(t testing.TB) (*httptest.Server, *atomic.Pointer[url.URL]) {
 	var target atomic.Pointer[url.URL]
 	rp := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
 		pr.SetURL(target.Load())
@@ -53,7 +53,7 @@ func publicProxy(t *testing.T) (*httptest.Server, *atomic.Pointer[url.URL]) {
 
 // startEmbedded runs Gatehouse as its own issuer with the bootstrap admin
 // "admin" and env overrides kv.
-func startEmbedded(t *testing.T, kv ...string) *eg {
+func startEmbedded(t testing.TB, kv ...string) *eg {
 	t.Helper()
 	proxy, target := publicProxy(t)
 	env := map[string]string{

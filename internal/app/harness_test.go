@@ -25,7 +25,7 @@ import (
 
 // gh is one Gatehouse process running in-process on loopback.
 type gh struct {
-	t       *testing.T
+	t       testing.TB
 	app     *app.App
 	conn    *grpc.ClientConn
 	authz   authv3.AuthorizationClient
@@ -74,7 +74,7 @@ func externalEnv(t *testing.T, iss *testenv.Issuer, kv ...string) map[string]str
 
 // start runs Gatehouse with env (listen addresses forced to loopback port 0)
 // and, when waitReady, returns once gRPC health says SERVING.
-func start(t *testing.T, env map[string]string, waitReady bool) *gh {
+func start(t testing.TB, env map[string]string, waitReady bool) *gh {
 	t.Helper()
 	env["GRPC_ADDR"] = "127.0.0.1:0"
 	if env["HTTP_ADDR"] == "" { // tests that need a known public URL pick the port
