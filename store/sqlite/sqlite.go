@@ -20,7 +20,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"path"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -52,9 +54,10 @@ var _ store.Store = (*Store)(nil)
 // Open opens (creating if needed) the database file at path and applies
 // pending migrations.
 func Open(ctx context.Context, path string) (*Store, error) {
-	if path == "" || strings.ContainsAny(path, "?#") || strings.HasPrefix(path, "file:") {
-		return nil, fmt.Errorf("sqlite: open %q: want a plain file path", path)
+	if path == "" {
+		return nil, errors.New("sqlite: open: empty path")
 	}
+	name := fileURI(path)
 	// Every connection: wait for locks rather than fail, enforce foreign
 	// keys (off by default in SQLite), WAL so readers do not block the
 	// writer. synchronous=NORMAL is durable in WAL mode except for the last
@@ -63,7 +66,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// BEGIN IMMEDIATE takes the write lock up front, so a read-then-write
 	// transaction cannot fail half-way with SQLITE_BUSY against another
 	// process.
-	w, err := sql.Open("sqlite", path+pragmas+"&_txlock=immediate")
+	w, err := sql.Open("sqlite", name+pragmas+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
 	}
@@ -74,7 +77,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		_ = w.Close()
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
 	}
-	r, err := sql.Open("sqlite", path+pragmas+"&_pragma=query_only(1)")
+	r, err := sql.Open("sqlite", name+pragmas+"&_pragma=query_only(1)")
 	if err != nil {
 		_ = w.Close()
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
@@ -82,6 +85,13 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	r.SetMaxOpenConns(4)
 	s.r = newPreparedDB(r)
 	return s, nil
+}
+
+// fileURI names path as an SQLite URI filename: the driver reads a plain
+// name's query from its first '?', so a path holding '?' or '#' would be
+// cut; escaped in a file: URI, every path opens as itself.
+func fileURI(path string) string {
+	return "file:" + (&url.URL{Path: filepath.Clean(path)}).EscapedPath()
 }
 
 // Close closes the database and every Changes channel.

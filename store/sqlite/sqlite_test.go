@@ -87,3 +87,41 @@ func TestClaimReplicas(t *testing.T) {
 		return s, s
 	})
 }
+
+// TestOpenAnyPath: a data directory whose name holds the characters the
+// driver's DSN syntax uses ('?', '#', '%', '&', a space) still opens as
+// itself, and its data survives a reopen.
+func TestOpenAnyPath(t *testing.T) {
+	ctx := context.Background()
+	for _, dir := range []string{"seed#0", "what?mode=ro", "100% & more", "./rel"} {
+		t.Run(dir, func(t *testing.T) {
+			base := t.TempDir()
+			full := filepath.Join(base, dir)
+			if err := os.MkdirAll(full, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(full, "gatehouse.db")
+			s, err := sqlite.Open(ctx, path)
+			if err != nil {
+				t.Fatalf("Open(%q): %v", path, err)
+			}
+			if _, err := s.CreateGroup(ctx, "ops"); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(path); err != nil {
+				t.Fatalf("the database is not at the path given: %v", err)
+			}
+			s, err = sqlite.Open(ctx, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = s.Close() }()
+			if gs, err := s.ListGroups(ctx); err != nil || len(gs) != 1 {
+				t.Fatalf("after reopen: %v, %v", gs, err)
+			}
+		})
+	}
+}
