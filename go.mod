@@ -29,6 +29,8 @@ require (
 	sigs.k8s.io/yaml v1.6.0
 )
 
+require filippo.io/bigmod v0.1.0
+
 require (
 	github.com/makiuchi-d/gozxing v0.1.1
 	golang.org/x/xerrors v0.0.0-20200804184101-5ec99f83aff1 // indirect

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/gatehouse-authz/gatehouse/internal/rsapkcs1"
 	"github.com/lestrrat-go/jwx/v3/jwk"
 )
 
@@ -28,6 +29,9 @@ type verifyKey struct {
 	kid  string
 	algs []string
 	pub  crypto.PublicKey
+	// rsa is pub prepared once for RS256/384/512 (internal/rsapkcs1);
+	// nil for other key types.
+	rsa *rsapkcs1.PublicKey
 }
 
 func (k *verifyKey) allows(alg string) bool { return slices.Contains(k.algs, alg) }
@@ -161,10 +165,14 @@ func convertKey(k jwk.Key) (*verifyKey, string, error) {
 	}
 
 	var family []string
+	var prepared *rsapkcs1.PublicKey
 	switch pub := raw.(type) {
 	case *rsa.PublicKey:
 		if n := pub.N.BitLen(); n < MinRSABits {
 			return nil, "", fmt.Errorf("RSA key of %d bits (minimum %d)", n, MinRSABits)
+		}
+		if prepared, err = rsapkcs1.New(pub); err != nil {
+			return nil, "", fmt.Errorf("RSA key: %w", err)
 		}
 		family = rsaAlgs
 	case *ecdsa.PublicKey:
@@ -193,7 +201,7 @@ func convertKey(k jwk.Key) (*verifyKey, string, error) {
 		}
 		algs = []string{a.String()}
 	}
-	return &verifyKey{kid: kid, algs: slices.Clone(algs), pub: raw}, note, nil
+	return &verifyKey{kid: kid, algs: slices.Clone(algs), pub: raw, rsa: prepared}, note, nil
 }
 
 // hasPrivateParts reports whether a JWK carries private members.

@@ -410,3 +410,31 @@ func TestHeaderCache(t *testing.T) {
 		}
 	}
 }
+
+// TestRSAAlgorithms: RS256/384/512 are verified with the key prepared once
+// (internal/rsapkcs1), PS256 through jwx; every one accepts its own valid
+// token and refuses it with one signature bit flipped or under another RS
+// algorithm's name.
+func TestRSAAlgorithms(t *testing.T) {
+	// A key that names no alg allows the whole RSA family.
+	f := newFixture(t, fixtureOpts{issuer: []testenv.IssuerOption{testenv.WithKey(testenv.KeyRSA(3072), testenv.KeyID("rsa-any"), testenv.KeyNoAlg())}})
+	for _, alg := range []string{"RS256", "RS384", "RS512", "PS256"} {
+		t.Run(alg, func(t *testing.T) {
+			tok := f.iss.Mint(f.iss.Claims(), testenv.WithKID("rsa-any"), testenv.WithAlg(alg))
+			if _, err := f.verify(tok); err != nil {
+				t.Fatalf("valid %s token: %v", alg, err)
+			}
+			segs := strings.Split(tok, ".")
+			sig, err := base64.RawURLEncoding.DecodeString(segs[2])
+			if err != nil {
+				t.Fatal(err)
+			}
+			sig[len(sig)/2] ^= 0x10
+			id, err := f.verify(segs[0] + "." + segs[1] + "." + base64.RawURLEncoding.EncodeToString(sig))
+			wantReason(t, id, err, gatehouse.ReasonTokenSignature, false)
+			other := map[string]string{"RS256": "RS384", "RS384": "RS512", "RS512": "RS256", "PS256": "RS256"}[alg]
+			id, err = f.verify(f.iss.Mint(f.iss.Claims(), testenv.WithKID("rsa-any"), testenv.WithAlg(alg), testenv.WithHeaderAlg(other)))
+			wantReason(t, id, err, gatehouse.ReasonTokenSignature, false)
+		})
+	}
+}
