@@ -83,6 +83,9 @@ func run(ctx context.Context, out string, names []string, rateList string, durat
 		for _, s := range env.Servers {
 			sc := loadkit.Scenario{Name: fmt.Sprintf("r%d/%s", rate, w.Name), Concurrency: workers, RPS: rate,
 				Warmup: warmup, Duration: duration, Workload: w}
+			if err := loadkit.WaitIdle(ctx, env.Servers); err != nil {
+				return err
+			}
 			r, err := loadkit.Run(ctx, s, sc)
 			if err != nil {
 				return err

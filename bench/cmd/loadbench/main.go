@@ -99,6 +99,9 @@ func run(ctx context.Context, names []string, duration, warmup time.Duration, re
 			if !runs(s.Name, sc.Workload, repeated) {
 				continue
 			}
+			if err := loadkit.WaitIdle(ctx, env.Servers); err != nil {
+				return err
+			}
 			r, err := loadkit.Run(ctx, s, sc)
 			if err != nil {
 				return err

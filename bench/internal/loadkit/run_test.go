@@ -6,7 +6,9 @@ import (
 	"os"
 	"os/exec"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"google.golang.org/genproto/googleapis/rpc/status"
@@ -90,5 +92,29 @@ func TestRunSendsTheWorkload(t *testing.T) {
 		if h != n/len(want) {
 			t.Errorf("request %d sent %d times, want %d (round-robin)", i, h, n/len(want))
 		}
+	}
+}
+
+// TestWaitIdleWaitsForABusyServer: WaitIdle returns only once the server
+// has stopped working (here this test process, busy for a while).
+func TestWaitIdleWaitsForABusyServer(t *testing.T) {
+	self, err := os.FindProcess(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &Server{Name: "self", cmd: &exec.Cmd{Process: self}}
+	var stopped atomic.Bool
+	go func() {
+		end := time.Now().Add(time.Second)
+		for x := 0; time.Now().Before(end); x++ {
+			_ = x * x // burn CPU
+		}
+		stopped.Store(true)
+	}()
+	if err := WaitIdle(t.Context(), []*Server{srv}); err != nil {
+		t.Fatal(err)
+	}
+	if !stopped.Load() {
+		t.Fatal("WaitIdle returned while the server was busy")
 	}
 }
