@@ -212,15 +212,22 @@ func TestUA01toUA08UserAndGroupAdmin(t *testing.T) {
 	}
 }
 
+// mustChangeUser has the admin create a viewer (who must change the
+// password, as every user an admin creates) and logs in as it.
+func (e *eg) mustChangeUser(t *testing.T, email string) login.Tokens {
+	t.Helper()
+	admin := e.loginAs(t, "admin", adminPass)
+	if s, m := e.api(t, "POST", "/api/v3/users", admin.AccessToken, `{"email":"`+email+`","password":"`+userPass+`","groups":["viewer"]}`); s != 201 {
+		t.Fatalf("%d %v", s, m)
+	}
+	return e.loginAs(t, email, userPass)
+}
+
 // TestRB17PasswordChangeRequired: a user who must change the password gets
 // 403 on RBAC routes while profile-class routes and change-password work.
 func TestRB17PasswordChangeRequired(t *testing.T) {
 	e := startEmbedded(t)
-	admin := e.loginAs(t, "admin", adminPass)
-	if s, m := e.api(t, "POST", "/api/v3/users", admin.AccessToken, `{"email":"new@x.io","password":"`+userPass+`","groups":["viewer"]}`); s != 201 {
-		t.Fatalf("%d %v", s, m)
-	}
-	tok := e.loginAs(t, "new@x.io", userPass)
+	tok := e.mustChangeUser(t, "new@x.io")
 	if jwtClaims(t, tok.AccessToken)["password_change_required"] != true {
 		t.Fatal("claim missing")
 	}
@@ -242,11 +249,7 @@ func TestRB17PasswordChangeRequired(t *testing.T) {
 // once it is changed, without a new login — on this replica at once.
 func TestRB18SameTokenPassesAfterChange(t *testing.T) {
 	e := startEmbedded(t)
-	admin := e.loginAs(t, "admin", adminPass)
-	if s, m := e.api(t, "POST", "/api/v3/users", admin.AccessToken, `{"email":"rb18@x.io","password":"`+userPass+`","groups":["viewer"]}`); s != 201 {
-		t.Fatalf("%d %v", s, m)
-	}
-	tok := e.loginAs(t, "rb18@x.io", userPass)
+	tok := e.mustChangeUser(t, "rb18@x.io")
 	rbac := req{method: "GET", path: "/api/v3/application", headers: bearer(tok.AccessToken)}
 	wantStatus(t, e.decide(rbac), 403) // and its decision is now cached
 	if s, m := e.api(t, "POST", "/api/v3/user/change-password", tok.AccessToken, `{"currentPassword":"`+userPass+`","newPassword":"`+newPass+`"}`); s != 200 {
