@@ -148,6 +148,28 @@ func (a *Accounts) Account(ctx context.Context, userID string) (Account, error) 
 	return acc, nil
 }
 
+// MustChangePassword reports whether the user must still change the
+// password before reaching RBAC routes (RB-17, RB-18): true while the flag
+// is set, and for a user who is gone or disabled, whose tokens keep the
+// claim they carry.
+func (a *Accounts) MustChangePassword(ctx context.Context, userID string) (bool, error) {
+	u, err := a.st.GetUser(ctx, userID)
+	if errors.Is(err, gatehouse.ErrNotFound) {
+		return true, nil
+	}
+	if err != nil {
+		return true, err
+	}
+	if u.Disabled {
+		return true, nil
+	}
+	acc, err := a.Account(ctx, userID)
+	if err != nil {
+		return true, err
+	}
+	return acc.MustChange, nil
+}
+
 // UpdateAccount applies fn to the account atomically.
 func (a *Accounts) UpdateAccount(ctx context.Context, userID string, fn func(*Account) error) (Account, error) {
 	var acc Account

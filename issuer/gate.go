@@ -23,7 +23,7 @@ const (
 
 // accountReader is what the gate reads: Accounts.
 type accountReader interface {
-	Account(ctx context.Context, userID string) (Account, error)
+	MustChangePassword(ctx context.Context, userID string) (bool, error)
 }
 
 // PasswordGate re-reads the stored flag behind a token's
@@ -94,7 +94,7 @@ func (g *PasswordGate) changedSince(ctx context.Context, userID string) bool {
 		ctx, cancel = context.WithTimeout(ctx, g.deadline)
 		defer cancel()
 	}
-	acc, err := g.accounts.Account(ctx, userID)
+	must, err := g.accounts.MustChangePassword(ctx, userID)
 	if err != nil {
 		g.log.WarnContext(ctx, "password gate: reading the account failed; the token's password_change_required stands", "user", userID, "error", err)
 		return false
@@ -103,9 +103,9 @@ func (g *PasswordGate) changedSince(ctx context.Context, userID string) bool {
 	if len(g.cleared) >= gateMaxEntries {
 		clear(g.cleared)
 	}
-	g.cleared[userID] = gateAnswer{cleared: !acc.MustChange, until: now.Add(gateTTL)}
+	g.cleared[userID] = gateAnswer{cleared: !must, until: now.Add(gateTTL)}
 	g.mu.Unlock()
-	return !acc.MustChange
+	return !must
 }
 
 // Invalidate forgets every remembered answer: call it after a store write.

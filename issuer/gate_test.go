@@ -22,9 +22,9 @@ type fakeAccounts struct {
 	reads      atomic.Int64
 }
 
-func (f *fakeAccounts) Account(context.Context, string) (Account, error) {
+func (f *fakeAccounts) MustChangePassword(context.Context, string) (bool, error) {
 	f.reads.Add(1)
-	return Account{MustChange: f.mustChange}, f.err
+	return f.mustChange || f.err != nil, f.err
 }
 
 func TestPasswordGate(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-authz/gatehouse"
 	"github.com/gatehouse-authz/gatehouse/issuer"
 	"github.com/gatehouse-authz/gatehouse/login"
 )
@@ -260,4 +261,14 @@ func TestRB18SameTokenPassesAfterChange(t *testing.T) {
 	}
 	wantStatus(t, e.decide(rbac), 200)
 	wantStatus(t, e.decide(req{method: "GET", path: "/api/v3/user/profile", headers: bearer(tok.AccessToken)}), 200)
+
+	// A user who is gone or disabled keeps the claim the token carries.
+	u, err := e.app.Store().GetUserByLogin(context.Background(), "rb18@x.io")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.app.Store().UpdateUser(context.Background(), u.ID, func(x *gatehouse.User) error { x.Disabled = true; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	wantReason(t, e.decide(rbac), 403, "PASSWORD_CHANGE_REQUIRED")
 }

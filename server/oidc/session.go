@@ -3,26 +3,33 @@ package oidc
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
 	"github.com/gatehouse-authz/gatehouse/issuer"
 )
 
-// The sign-in session cookie (single sign-on, issuer.ResumeSession): sent
-// only to the issuer's own endpoints, never readable by scripts, and Lax so
-// that a client's top-level redirect to /auth carries it.
-const (
-	sessionCookie     = "gatehouse_oidc_session"
-	sessionCookiePath = "/oidc"
-)
+// sessionCookie is the sign-in session (single sign-on,
+// issuer.ResumeSession): sent only to the issuer's own endpoints (its path,
+// "/oidc" under the public URL), never readable by scripts, and Lax so that
+// a client's top-level redirect to /auth carries it.
+const sessionCookie = "gatehouse_oidc_session"
+
+// sessionCookiePath is the issuer URL's path, as browsers see it.
+func (h *Handler) sessionCookiePath() string {
+	if u, err := url.Parse(h.issuer); err == nil && u.Path != "" {
+		return u.Path
+	}
+	return "/"
+}
 
 func (h *Handler) setSession(w http.ResponseWriter, value string) {
 	if value == "" {
 		return
 	}
 	http.SetCookie(w, &http.Cookie{
-		Name: sessionCookie, Value: value, Path: sessionCookiePath, HttpOnly: true,
+		Name: sessionCookie, Value: value, Path: h.sessionCookiePath(), HttpOnly: true,
 		Secure: h.o.SecureCookies, SameSite: http.SameSiteLaxMode,
 		MaxAge: int(h.svc.Config().SessionTTL / time.Second),
 	})
@@ -30,7 +37,7 @@ func (h *Handler) setSession(w http.ResponseWriter, value string) {
 
 func (h *Handler) clearSession(w http.ResponseWriter) {
 	http.SetCookie(w, &http.Cookie{
-		Name: sessionCookie, Value: "", Path: sessionCookiePath, HttpOnly: true,
+		Name: sessionCookie, Value: "", Path: h.sessionCookiePath(), HttpOnly: true,
 		Secure: h.o.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: -1,
 	})
 }
