@@ -97,22 +97,16 @@ func Run(ctx context.Context, srv *Server, sc Scenario) (Result, error) {
 	// template with ~200 functions per call otherwise), and every request
 	// decoded once and marshalled once, ahead of the run, instead of
 	// decoded into a dynamic message and re-marshalled on every call.
-	gen, err := newLeanRequests(sc.Workload.Payloads)
+	lean, err := LeanOptions(sc.Workload.Payloads)
 	if err != nil {
 		return res, err
 	}
-	opts := []runner.Option{
+	opts := append([]runner.Option{
 		runner.WithProtosetBinary(protoset),
 		runner.WithInsecure(true),
 		runner.WithConcurrency(sc.Concurrency),
-		runner.WithDisableTemplateFuncs(true),
-		runner.WithDisableTemplateData(true),
-		// Each call takes the next request, so n distinct tokens are used
-		// round-robin.
-		runner.WithDataProvider(gen.provide),
-		runner.WithDefaultCallOptions([]grpc.CallOption{grpc.ForceCodec(gen)}),
 		runner.WithTimeout(5 * time.Second),
-	}
+	}, lean...)
 	if sc.RPS > 0 {
 		// Open model: send at the offered rate whether or not earlier calls
 		// have returned, so an overloaded server shows up as latency rather
@@ -193,6 +187,23 @@ func Run(ctx context.Context, srv *Server, sc Scenario) (Result, error) {
 	}
 	res.RSSKiB, res.HWMKiB = after.RSSKiB, after.HWMKiB
 	return res, nil
+}
+
+// LeanOptions are ghz options that send payloads (marshalled
+// CheckRequests) round-robin with the least work per call: no template data
+// or functions, every request decoded and marshalled once, before the run,
+// and sent as its bytes.
+func LeanOptions(payloads [][]byte) ([]runner.Option, error) {
+	gen, err := newLeanRequests(payloads)
+	if err != nil {
+		return nil, err
+	}
+	return []runner.Option{
+		runner.WithDisableTemplateFuncs(true),
+		runner.WithDisableTemplateData(true),
+		runner.WithDataProvider(gen.provide),
+		runner.WithDefaultCallOptions([]grpc.CallOption{grpc.ForceCodec(gen)}),
+	}, nil
 }
 
 // leanRequests hands ghz the workload's requests as dynamic messages built
