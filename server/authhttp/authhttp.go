@@ -111,19 +111,25 @@ func Limited(method, path string) bool {
 }
 
 // DecisionRequest is an HTTP request as the decision core sees it, for
-// Gatehouse's own REST routes: lower-case header names (repeated values
-// joined with ", "), and the client IP as ClientIP reads it. Cookies travel
-// as a header but no authenticator reads them: a cookie is never a
-// credential.
+// Gatehouse's own REST routes: its Headers, and the client IP as ClientIP
+// reads it. Cookies travel as a header but no authenticator reads them: a
+// cookie is never a credential.
 func DecisionRequest(r *http.Request, trustProxy bool) *gatehouse.Request {
-	headers := make(map[string]string, len(r.Header))
-	for k, v := range r.Header {
-		headers[strings.ToLower(k)] = strings.Join(v, ", ")
-	}
 	return &gatehouse.Request{
 		Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Host: r.Host,
-		Headers: headers, SourceIP: ClientIP(r, trustProxy),
+		Headers: Headers(r.Header), SourceIP: ClientIP(r, trustProxy),
 	}
+}
+
+// Headers is h as every door gives it to the decision core: lower-case
+// names, repeated values joined with ", " (gatehouse.LowerHeaders for a map
+// of single values).
+func Headers(h http.Header) map[string]string {
+	out := make(map[string]string, len(h))
+	for k, vs := range h {
+		out[strings.ToLower(k)] = strings.Join(vs, ", ")
+	}
+	return out
 }
 
 // ClientIP is the address the request came from: with trustProxy, the last

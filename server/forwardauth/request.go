@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-authz/gatehouse"
+	"github.com/gatehouse-authz/gatehouse/server/authhttp"
 )
 
 // Paths of the two shapes this door answers.
@@ -44,7 +45,7 @@ func fromEnvoy(r *http.Request) (*gatehouse.Request, error) {
 		Path:     path,
 		Query:    query,
 		Host:     r.Host,
-		Headers:  headers(r.Header),
+		Headers:  authhttp.Headers(r.Header),
 		SourceIP: sourceIP(r),
 	}
 	if r.Body != nil && r.ContentLength != 0 {
@@ -93,18 +94,9 @@ func fromForwardAuth(r *http.Request) (*gatehouse.Request, error) {
 		Path:     path,
 		Query:    query,
 		Host:     first(h.Get("X-Forwarded-Host"), h.Get("X-Original-Host"), r.Host),
-		Headers:  headers(h),
+		Headers:  authhttp.Headers(h),
 		SourceIP: sourceIP(r),
 	}, nil
-}
-
-// headers lower-cases names and joins repeated values, as the other doors do.
-func headers(h http.Header) map[string]string {
-	out := make(map[string]string, len(h))
-	for k, vs := range h {
-		out[strings.ToLower(k)] = strings.Join(vs, ", ")
-	}
-	return out
 }
 
 // sourceIP is the client as the trusted proxy saw it: the last
