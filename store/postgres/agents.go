@@ -50,13 +50,6 @@ func blob(b []byte) any {
 	return b
 }
 
-// quiet runs fn in a transaction that is not a change for Version: agent
-// credentials and claims are read from the store at every use, never cached
-// from it, so no replica needs to hear of them.
-func (s *Store) quiet(ctx context.Context, fn func(t *txn) error) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return fn(&txn{Tx: tx}) })
-}
-
 // CreateAgent stores an agent; an empty ID gets a new UUID.
 func (s *Store) CreateAgent(ctx context.Context, a gatehouse.Agent) (gatehouse.Agent, error) {
 	if a.ID == "" {
@@ -156,7 +149,7 @@ func scanKey(r rowScanner) (gatehouse.ProvisioningKey, error) {
 func (s *Store) PutProvisioningKey(ctx context.Context, k gatehouse.ProvisioningKey) (gatehouse.ProvisioningKey, error) {
 	k.CreatedAt = storeutil.Now()
 	k.ExpiresAt = storeutil.Time(k.ExpiresAt)
-	err := s.quiet(ctx, func(t *txn) error {
+	err := s.writeQuiet(ctx, func(t *txn) error {
 		if _, err := getAgent(ctx, t, "id", k.AgentID, true); err != nil {
 			return fmt.Errorf("agent: %w", err)
 		}
@@ -187,7 +180,7 @@ func (s *Store) ProvisioningKey(ctx context.Context, digest [32]byte) (gatehouse
 // then finds it gone.
 func (s *Store) ConsumeProvisioningKey(ctx context.Context, digest [32]byte, now time.Time, fn func(*gatehouse.Agent) error) (gatehouse.Agent, error) {
 	var out gatehouse.Agent
-	err := s.quiet(ctx, func(t *txn) error {
+	err := s.writeQuiet(ctx, func(t *txn) error {
 		var agentID string
 		err := t.QueryRow(ctx, `DELETE FROM agent_provisioning_keys WHERE digest = $1 AND expires_at > $2 RETURNING agent_id`,
 			digest[:], storeutil.Time(now)).Scan(&agentID)

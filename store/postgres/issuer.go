@@ -12,7 +12,9 @@ import (
 )
 
 // writeQuiet runs fn in a transaction that does not count as a change (no
-// Version bump, no NOTIFY): issuer bookkeeping.
+// Version bump, no NOTIFY): issuer bookkeeping, and agent credentials and
+// claims, which are read from the store at every use and never cached from
+// it, so no replica needs to hear of them.
 func (s *Store) writeQuiet(ctx context.Context, fn func(t *txn) error) error {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {

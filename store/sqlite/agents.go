@@ -45,24 +45,6 @@ func blob(b []byte) any {
 	return b
 }
 
-// quiet runs fn in a write transaction that is not a change for Version:
-// agent credentials and claims are read from the store at every use, never
-// cached from it, so no replica needs to hear of them.
-func (s *Store) quiet(ctx context.Context, fn func(t *txn) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer func() { _ = tx.Rollback() }()
-	if err := fn(&txn{Tx: tx}); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", classify(err))
-	}
-	return nil
-}
-
 // CreateAgent stores an agent; an empty ID gets a new UUID.
 func (s *Store) CreateAgent(ctx context.Context, a gatehouse.Agent) (gatehouse.Agent, error) {
 	if a.ID == "" {
@@ -74,7 +56,7 @@ func (s *Store) CreateAgent(ctx context.Context, a gatehouse.Agent) (gatehouse.A
 	a.CreatedAt = storeutil.Now()
 	a.UpdatedAt = a.CreatedAt
 	a.ProvisionedAt, a.LastActiveAt = storeutil.Time(a.ProvisionedAt), storeutil.Time(a.LastActiveAt)
-	err := s.quiet(ctx, func(t *txn) error {
+	err := s.writeQuiet(ctx, func(t *txn) error {
 		_, err := t.exec(ctx, `INSERT INTO agents (`+agentColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 			a.ID, a.Name, a.ArchType, blob(a.PublicKey), micros(a.ProvisionedAt), micros(a.LastActiveAt),
 			a.CreatedAt.UnixMicro(), a.UpdatedAt.UnixMicro())
@@ -116,7 +98,7 @@ func (s *Store) ListAgents(ctx context.Context) ([]gatehouse.Agent, error) {
 
 // DeleteAgent removes an agent; its provisioning key goes with it.
 func (s *Store) DeleteAgent(ctx context.Context, id string) error {
-	err := s.quiet(ctx, func(t *txn) error {
+	err := s.writeQuiet(ctx, func(t *txn) error {
 		n, err := t.exec(ctx, `DELETE FROM agents WHERE id = ?`, id)
 		if err == nil && n == 0 {
 			err = fmt.Errorf("agent: %w", gatehouse.ErrNotFound)
@@ -168,7 +150,7 @@ func scanKey(r rowScanner) (gatehouse.ProvisioningKey, error) {
 func (s *Store) PutProvisioningKey(ctx context.Context, k gatehouse.ProvisioningKey) (gatehouse.ProvisioningKey, error) {
 	k.CreatedAt = storeutil.Now()
 	k.ExpiresAt = storeutil.Time(k.ExpiresAt)
-	err := s.quiet(ctx, func(t *txn) error {
+	err := s.writeQuiet(ctx, func(t *txn) error {
 		if err := mustExist(ctx, t, "agent", `SELECT 1 FROM agents WHERE id = ?`, k.AgentID); err != nil {
 			return err
 		}
@@ -198,7 +180,7 @@ func (s *Store) ProvisioningKey(ctx context.Context, digest [32]byte) (gatehouse
 // one transaction on the only writer connection.
 func (s *Store) ConsumeProvisioningKey(ctx context.Context, digest [32]byte, now time.Time, fn func(*gatehouse.Agent) error) (gatehouse.Agent, error) {
 	var out gatehouse.Agent
-	err := s.quiet(ctx, func(t *txn) error {
+	err := s.writeQuiet(ctx, func(t *txn) error {
 		var agentID string
 		err := t.QueryRowContext(ctx, `DELETE FROM agent_provisioning_keys WHERE digest = ? AND expires_at > ? RETURNING agent_id`,
 			digest[:], storeutil.Time(now).UnixMicro()).Scan(&agentID)
@@ -237,7 +219,7 @@ func (s *Store) ConsumeProvisioningKey(ctx context.Context, digest [32]byte, now
 // DeleteExpiredProvisioningKeys removes keys expired before the time.
 func (s *Store) DeleteExpiredProvisioningKeys(ctx context.Context, before time.Time) (int, error) {
 	var n int64
-	err := s.quiet(ctx, func(t *txn) (err error) {
+	err := s.writeQuiet(ctx, func(t *txn) (err error) {
 		n, err = t.exec(ctx, `DELETE FROM agent_provisioning_keys WHERE expires_at < ?`, storeutil.Time(before).UnixMicro())
 		return err
 	})

@@ -12,7 +12,9 @@ import (
 )
 
 // writeQuiet runs fn in a write transaction that does not count as a
-// change (no Version bump, no signal): issuer bookkeeping.
+// change (no Version bump, no signal): issuer bookkeeping, and agent
+// credentials and claims, which are read from the store at every use and
+// never cached from it, so no replica needs to hear of them.
 func (s *Store) writeQuiet(ctx context.Context, fn func(t *txn) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
