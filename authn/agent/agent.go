@@ -24,7 +24,6 @@ import (
 	"time"
 
 	"github.com/gatehouse-authz/gatehouse"
-	"github.com/gatehouse-authz/gatehouse/internal/jsonobj"
 	"github.com/gatehouse-authz/gatehouse/internal/jws"
 )
 
@@ -231,13 +230,9 @@ func (a *Authenticator) Authenticate(ctx context.Context, cred gatehouse.Credent
 		// Last-active time is bookkeeping: never a reason to refuse.
 		a.opts.Logger.WarnContext(ctx, "agent: recording last activity failed", "agent", ag.ID, "error", err)
 	}
-	// Decoded once already, so only a number out of float64 range can fail
-	// here; encoding/json then still gives the map (that claim nil), so
-	// the fallback keeps that.
-	all, err := jsonobj.Decode(tok.Payload)
-	if err != nil {
-		_ = json.Unmarshal(tok.Payload, &all)
-	}
+	// The payload decoded above; the map is the policy's view of it.
+	var all map[string]any
+	_ = json.Unmarshal(tok.Payload, &all)
 	return &gatehouse.Identity{
 		Kind:        gatehouse.KindAgent,
 		Subject:     ag.ID,
