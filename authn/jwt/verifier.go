@@ -234,9 +234,10 @@ func verifyAny(keys []*verifyKey, alg string, tok jws.Compact) bool {
 		return false
 	}
 	input := []byte(tok.SigningInput)
+	h := pkcs1Hash(alg)
 	var hashed []byte // the RS* digest, computed once for every candidate key
 	for _, k := range keys {
-		if h := pkcs1Hash(alg); k.rsa != nil && h != 0 {
+		if k.rsa != nil && h != 0 {
 			if hashed == nil {
 				hashed = pkcs1Digest(h, input)
 			}
