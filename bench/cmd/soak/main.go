@@ -176,17 +176,7 @@ func run(ctx context.Context, cfg config) error {
 				return err
 			}
 			s := sample{phase: name, at: time.Since(began), rps: rep.Rps, count: rep.Count, rssKiB: ps.RSSKiB, kinds: rep.ErrorDist}
-			for _, n := range rep.ErrorDist {
-				s.errors += uint64(n)
-			}
-			for _, ld := range rep.LatencyDistribution {
-				switch ld.Percentage {
-				case 50:
-					s.p50 = ld.Latency
-				case 99:
-					s.p99 = ld.Latency
-				}
-			}
+			s.errors, s.p50, _, s.p99 = loadkit.ReadReport(rep)
 			samples = append(samples, s)
 			fmt.Fprintf(os.Stderr, "%s %6s: %.0f/s p99 %s errors %d RSS %.1f MiB\n", name, s.at.Round(time.Second), s.rps, ms(s.p99), s.errors, mib(s.rssKiB))
 		}

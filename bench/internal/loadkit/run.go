@@ -169,24 +169,31 @@ func Run(ctx context.Context, srv *Server, sc Scenario) (Result, error) {
 	}
 	res.Count, res.RPS = rep.Count, rep.Rps
 	res.ErrorKinds = rep.ErrorDist
-	for _, n := range rep.ErrorDist {
-		res.Errors += uint64(n)
-	}
-	for _, ld := range rep.LatencyDistribution {
-		switch ld.Percentage {
-		case 50:
-			res.P50 = ld.Latency
-		case 90:
-			res.P90 = ld.Latency
-		case 99:
-			res.P99 = ld.Latency
-		}
-	}
+	res.Errors, res.P50, res.P90, res.P99 = ReadReport(rep)
 	if answered := rep.Count - min(res.Errors, rep.Count); answered > 0 {
 		res.CPUPerCall = (after.CPU - before.CPU) / time.Duration(answered)
 	}
 	res.RSSKiB, res.HWMKiB = after.RSSKiB, after.HWMKiB
 	return res, nil
+}
+
+// ReadReport is what the reports print of a ghz run: errors of every kind
+// and the latency percentiles.
+func ReadReport(rep *runner.Report) (errors uint64, p50, p90, p99 time.Duration) {
+	for _, n := range rep.ErrorDist {
+		errors += uint64(n)
+	}
+	for _, ld := range rep.LatencyDistribution {
+		switch ld.Percentage {
+		case 50:
+			p50 = ld.Latency
+		case 90:
+			p90 = ld.Latency
+		case 99:
+			p99 = ld.Latency
+		}
+	}
+	return errors, p50, p90, p99
 }
 
 // LeanOptions are ghz options that send payloads (marshalled
